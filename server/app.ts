@@ -1,0 +1,107 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import websockify from 'koa-websocket';
+import type Redis from 'ioredis';
+import type { Config } from './config';
+import { ChatError } from './errors';
+import { ChatSocketHandler } from './handlers/chat-handler';
+import type { HandlerSettings } from './handlers/websocket-handler';
+import type { HistoryStore } from './history/store';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+import type { RoomHub } from './rooms/hub';
+import { healthRoutes } from './routes/health';
+import { closeUnmatched, SocketRegistry } from './transports/websocket';
+
+/** Everything the app is wired from; made by `startServer` (or a test). */
+export interface AppServices {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly redis: Redis;
+  readonly store: HistoryStore;
+  readonly hub: RoomHub;
+  readonly metrics: Metrics;
+}
+
+export type ChatApp = websockify.App & { sockets: SocketRegistry };
+
+/**
+ * Builds the Koa app with its HTTP and WebSocket routes. It does not listen: koa-websocket
+ * creates its WebSocket server inside `app.listen()`.
+ */
+export function createApp(services: AppServices): ChatApp {
+  const { config, logger, metrics } = services;
+  const app = websockify(new Koa(), {
+    maxPayload: config.maxFrameBytes,
+    perMessageDeflate: false,
+  }) as ChatApp;
+  app.proxy = process.env.TRUST_PROXY === '1';
+
+  app.use(errorResponses);
+  app.on('error', (err: unknown) => logger.error({ err }, 'request failed'));
+  const http = new Router();
+  http.use(healthRoutes(services.redis, metrics).routes());
+  app.use(http.routes()).use(http.allowedMethods());
+
+  const settings: HandlerSettings = {
+    logger,
+    allowedOrigins: config.allowedOrigins,
+    maxBufferedBytes: config.maxBufferedBytes,
+    maxMessageSize: config.maxFrameBytes,
+  };
+  app.sockets = new SocketRegistry(config.pingIntervalMs, logger);
+  const ws = new Router();
+  app.sockets.mount(ws, '/ws/:room', (socket, request) => {
+    metrics.connections.inc({ transport: 'websocket' });
+    socket.once('close', () => metrics.connections.dec({ transport: 'websocket' }));
+    return new ChatSocketHandler(socket, request, settings, {
+      hub: services.hub,
+      store: services.store,
+      maxMessageLength: config.maxMessageLength,
+      rateLimit: config.rateLimit,
+      onEvent: (event) => {
+        if (event === 'stored') metrics.messagesStored.inc();
+        if (event === 'rate_limited') metrics.rateLimited.inc();
+      },
+    });
+  });
+  app.ws.use(ws.routes() as unknown as websockify.Middleware<Koa.DefaultState, Koa.DefaultContext>);
+  app.ws.use(closeUnmatched as unknown as websockify.Middleware<Koa.DefaultState, Koa.DefaultContext>);
+  return app;
+}
+
+/** Maps errors to `{"error":{"code","message"}}` and hides internals (Koa's ctx.onerror, in one place). */
+async function errorResponses(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+  try {
+    await next();
+    if (ctx.status === 404 && ctx.body === undefined) {
+      throw new ChatError('not_found', `Nothing is served at ${ctx.method} ${ctx.path}.`);
+    }
+  } catch (err) {
+    const chatError =
+      err instanceof ChatError
+        ? err
+        : new ChatError(statusCode(err), messageOf(err), { expose: exposed(err), cause: err });
+    ctx.status = chatError.status;
+    ctx.body = {
+      error: { code: chatError.code, message: chatError.expose ? chatError.message : 'Internal server error.' },
+    };
+    if (!chatError.expose) ctx.app.emit('error', err, ctx);
+  }
+}
+
+function statusCode(err: unknown): ChatError['code'] {
+  const status = (err as { status?: number }).status;
+  if (status === 413) return 'too_long';
+  if (status === 400 || status === 415 || status === 422) return 'bad_request';
+  if (status === 404) return 'not_found';
+  return 'internal';
+}
+
+function exposed(err: unknown): boolean {
+  return (err as { expose?: boolean }).expose === true;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,137 @@
+import { ChatError } from '../errors';
+import type { HistorySlice, HistoryStore } from '../history/store';
+import {
+  messagesJson,
+  parseClientFrame,
+  parseCursor,
+  validateCid,
+  validateRoom,
+  validateText,
+  validateUser,
+  type Cursor,
+} from '../protocol';
+import { TokenBucket } from '../rate-limit';
+import type { Broadcast } from '../rooms/broadcast';
+import type { RoomHub, RoomMember } from '../rooms/hub';
+import { prepareTextFrame, type PreparedFrame } from '../transports/ws-frame';
+import { WebSocketHandler, type HandlerRequest, type HandlerSettings } from './websocket-handler';
+
+/** What the chat handler needs besides the shared handler settings. */
+export interface ChatServices {
+  readonly hub: RoomHub;
+  readonly store: HistoryStore;
+  readonly maxMessageLength: number;
+  readonly rateLimit: number;
+  /** Counts what happened, for /metrics. */
+  readonly onEvent?: (event: 'stored' | 'rate_limited' | 'slow_consumer') => void;
+}
+
+// Encoders run once per broadcast per process; every member writes the same frame.
+const messageFrame = (b: Broadcast): PreparedFrame => prepareTextFrame(`{"type":"message",${b.json.slice(1)}`);
+const presenceFrame = (b: Broadcast): PreparedFrame => prepareTextFrame(b.json);
+
+/** The history frame, built from stored JSON by concatenation. */
+export function historyFrameText(slice: HistorySlice): string {
+  const missed = slice.gap && slice.missed !== null ? `,"missed":${slice.missed}` : '';
+  return (
+    `{"type":"history","room":${JSON.stringify(slice.room)},"epoch":${JSON.stringify(slice.epoch)},` +
+    `"messages":${messagesJson(slice.messages)},"gap":${slice.gap}${missed}}`
+  );
+}
+
+/**
+ * The chat room over WebSocket (PROTOCOL.md "WebSocket"): the history frame first, then the
+ * room's messages and presence; sends are validated, rate limited, stored and acknowledged.
+ */
+export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
+  room = '';
+  name = '';
+  private joined = false;
+  private readonly bucket: TokenBucket;
+
+  constructor(
+    socket: ConstructorParameters<typeof WebSocketHandler>[0],
+    request: HandlerRequest,
+    settings: HandlerSettings,
+    private readonly services: ChatServices,
+  ) {
+    super(socket, request, settings);
+    this.bucket = new TokenBucket(services.rateLimit);
+  }
+
+  override async open(): Promise<void> {
+    let cursor: Cursor;
+    try {
+      this.room = validateRoom(this.request.params.room);
+      this.name = validateUser(single(this.request.query.name));
+      cursor = parseCursor(single(this.request.query.since), single(this.request.query.epoch));
+    } catch (err) {
+      if (!(err instanceof ChatError)) throw err;
+      this.writeError(err);
+      this.close(1008, err.message);
+      return;
+    }
+    try {
+      await this.services.hub.join(this.room, this, cursor);
+      this.joined = true;
+    } catch (err) {
+      if (!(err instanceof ChatError)) throw err;
+      this.writeError(err);
+      this.close(1013, 'the history store is unavailable: try again shortly');
+    }
+  }
+
+  override async onMessage(raw: string): Promise<void> {
+    const parsed = parseClientFrame(raw);
+    if (!parsed.ok) {
+      this.writeError(parsed.error, parsed.cid);
+      return;
+    }
+    let cid: string | undefined;
+    try {
+      cid = validateCid(parsed.command.cid);
+      const text = validateText(parsed.command.text, this.services.maxMessageLength);
+      if (!this.bucket.take()) {
+        this.services.onEvent?.('rate_limited');
+        throw new ChatError('rate_limited', 'You are sending too fast; wait a moment and resend.');
+      }
+      const { message, duplicate } = await this.services.store.append(this.room, { user: this.name, text, cid });
+      if (!duplicate) this.services.onEvent?.('stored');
+      if (cid !== undefined && !this.closed) this.writeMessage(`{"type":"ack","cid":${JSON.stringify(cid)},"id":${message.id}}`);
+    } catch (err) {
+      if (!(err instanceof ChatError)) throw err;
+      this.writeError(err, cid ?? safeCid(parsed.command.cid));
+    }
+  }
+
+  override onClose(): void {
+    if (this.joined) this.services.hub.leave(this.room, this);
+  }
+
+  deliverHistory(slice: HistorySlice): void {
+    if (!this.closed) this.writeMessage(historyFrameText(slice));
+  }
+
+  deliverMessage(broadcast: Broadcast): void {
+    if (!this.closed) this.writeFrame(broadcast.encode(messageFrame));
+  }
+
+  deliverPresence(broadcast: Broadcast): void {
+    if (!this.closed) this.writeFrame(broadcast.encode(presenceFrame));
+  }
+
+  private writeError(err: ChatError, cid?: string): void {
+    if (this.closed) return;
+    const frame: Record<string, string> = { type: 'error', code: err.code, message: err.message };
+    if (cid !== undefined) frame.cid = cid;
+    this.writeMessage(frame);
+  }
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function safeCid(cid: unknown): string | undefined {
+  return typeof cid === 'string' && cid.length <= 64 ? cid : undefined;
+}

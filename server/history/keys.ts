@@ -1,0 +1,38 @@
+/**
+ * The only place Redis keys and channels are spelled (PROTOCOL.md "Redis layout").
+ * The braces are Redis Cluster hash tags: every key of one room lives on one slot.
+ */
+
+/** `chat:{ROOM}:history`: the newest messages, newest first. */
+export const historyKey = (room: string): string => `chat:{${room}}:history`;
+
+/** `chat:{ROOM}:seq`: the room's id counter. */
+export const seqKey = (room: string): string => `chat:{${room}}:seq`;
+
+/** `chat:{ROOM}:epoch`: tells a reset history apart from one that moved on. */
+export const epochKey = (room: string): string => `chat:{${room}}:epoch`;
+
+/** `chat:{ROOM}:cid:CID`: a cid's first message, for 10 minutes. */
+export const cidKey = (room: string, cid: string): string => `chat:{${room}}:cid:${cid}`;
+
+/** `chat:{ROOM}:online`: one field per server process, its member count and when that expires. */
+export const presenceKey = (room: string): string => `chat:{${room}}:online`;
+
+/** `chat:rooms`: a sorted set of the rooms with history, scored by last activity (ms). */
+export const roomsKey = 'chat:rooms';
+
+/** Pub/sub channel `chat:{ROOM}`: every stored message, as its canonical JSON. */
+export const messageChannel = (room: string): string => `chat:{${room}}`;
+
+/** Pub/sub channel `chat:{ROOM}:presence`: presence frames, ready to send. */
+export const presenceChannel = (room: string): string => `chat:{${room}}:presence`;
+
+/** The room a channel belongs to, or undefined for a channel that is not ours. */
+export function roomOfChannel(channel: string): { room: string; kind: 'message' | 'presence' } | undefined {
+  const m = /^chat:\{(.+)\}(:presence)?$/u.exec(channel);
+  if (!m) return undefined;
+  return { room: m[1]!, kind: m[2] ? 'presence' : 'message' };
+}
+
+/** How long a cid is remembered. */
+export const CID_TTL_SEC = 600;

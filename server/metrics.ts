@@ -1,0 +1,26 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The process's Prometheus metrics (served at /metrics). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly connections = new Gauge({
+    name: 'chat_connections',
+    help: 'Open client connections, by transport.',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly messagesStored = new Counter({
+    name: 'chat_messages_stored_total',
+    help: 'Messages stored by this process (repeated cids not counted).',
+    registers: [this.registry],
+  });
+  readonly rateLimited = new Counter({
+    name: 'chat_rate_limited_total',
+    help: 'Sends refused with rate_limited.',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

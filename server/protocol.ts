@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { ChatError } from './errors';
+
+/** A stored chat message, as it travels on every transport (PROTOCOL.md "Message"). */
+export interface Message {
+  id: number;
+  room: string;
+  user: string;
+  text: string;
+  ts: number;
+  cid?: string;
+}
+
+/**
+ * A message as stored in Redis: its id and its canonical JSON, serialized exactly once (by the
+ * store script) and reused on every transport, so fan-out never serializes per member.
+ */
+export interface StoredMessage {
+  readonly id: number;
+  readonly json: string;
+}
+
+/** What a client asks to store. */
+export interface MessageDraft {
+  user: string;
+  text: string;
+  cid?: string;
+}
+
+/** A client's catch-up cursor (PROTOCOL.md "The cursor"). */
+export interface Cursor {
+  since?: number;
+  epoch?: string;
+}
+
+export const ROOM_PATTERN = /^[\p{L}\p{N}_-]{1,64}$/u;
+export const MAX_USER_LENGTH = 32;
+export const MAX_CID_LENGTH = 64;
+
+// C0/C1 controls, and lone surrogates (invalid Unicode that JSON can still carry).
+const CONTROL = /\p{Cc}/u;
+const TEXT_CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/u;
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Returns `room` if it is a valid room name, else throws `bad_request`. */
+export function validateRoom(room: unknown): string {
+  if (typeof room !== 'string' || !ROOM_PATTERN.test(room)) {
+    throw new ChatError(
+      'bad_request',
+      'A room name is 1 to 64 letters, digits, "_" or "-" (for example "lobby" or "dev-chat").',
+    );
+  }
+  return room;
+}
+
+/**
+ * Returns the trimmed nickname, or a `guest-xxxx` name when it is missing or blank.
+ * Throws `bad_request` when it is too long or holds control characters.
+ */
+export function validateUser(user: unknown): string {
+  if (user === undefined || user === null) return guestName();
+  if (typeof user !== 'string') throw new ChatError('bad_request', 'The name must be a string.');
+  const name = user.trim();
+  if (name === '') return guestName();
+  if (CONTROL.test(name) || LONE_SURROGATE.test(name)) {
+    throw new ChatError('bad_request', 'The name must not contain control characters or invalid Unicode.');
+  }
+  if (codePoints(name) > MAX_USER_LENGTH) {
+    throw new ChatError('bad_request', `A name is at most ${MAX_USER_LENGTH} characters.`);
+  }
+  return name;
+}
+
+/** Returns the trimmed text; throws `bad_request` when empty or malformed, `too_long` when over `max`. */
+export function validateText(text: unknown, max: number): string {
+  if (typeof text !== 'string') throw new ChatError('bad_request', 'The message text must be a string.');
+  const trimmed = text.trim();
+  if (trimmed === '') throw new ChatError('bad_request', 'The message text is empty.');
+  if (TEXT_CONTROL.test(trimmed) || LONE_SURROGATE.test(trimmed)) {
+    throw new ChatError(
+      'bad_request',
+      'The message text must not contain control characters (other than tab and newline) or invalid Unicode.',
+    );
+  }
+  if (codePoints(trimmed) > max) {
+    throw new ChatError('too_long', `A message is at most ${max} characters.`);
+  }
+  return trimmed;
+}
+
+/** Returns the cid, or undefined when absent; throws `bad_request` when it is not a short string. */
+export function validateCid(cid: unknown): string | undefined {
+  if (cid === undefined || cid === null) return undefined;
+  if (
+    typeof cid !== 'string' ||
+    cid.length === 0 ||
+    cid.length > MAX_CID_LENGTH ||
+    CONTROL.test(cid) ||
+    LONE_SURROGATE.test(cid)
+  ) {
+    throw new ChatError('bad_request', `A cid is a string of 1 to ${MAX_CID_LENGTH} printable characters.`);
+  }
+  return cid;
+}
+
+/**
+ * Reads a cursor from query-string values: `since` a non-negative integer, `epoch` a short token.
+ * Throws `bad_request` on anything else.
+ */
+export function parseCursor(since: unknown, epoch: unknown): Cursor {
+  const cursor: Cursor = {};
+  if (since !== undefined && since !== '') {
+    if (typeof since !== 'string' || !/^\d{1,15}$/.test(since)) {
+      throw new ChatError('bad_request', '"since" must be the id of the last message seen (a non-negative integer).');
+    }
+    cursor.since = Number(since);
+  }
+  if (epoch !== undefined && epoch !== '') {
+    if (typeof epoch !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(epoch)) {
+      throw new ChatError('bad_request', '"epoch" must be the epoch token the server sent.');
+    }
+    cursor.epoch = epoch;
+  }
+  return cursor;
+}
+
+const sendCommand = z.strictObject({
+  type: z.literal('message'),
+  text: z.string(),
+  cid: z.string().optional(),
+});
+
+export type ClientCommand = { type: 'message'; text: string; cid?: string };
+
+/** The outcome of reading a client frame: a command, or an error that names the frame's cid. */
+export type ParsedFrame = { ok: true; command: ClientCommand } | { ok: false; error: ChatError; cid?: string };
+
+/**
+ * Reads one client text frame. A JSON object is a command and must be well formed; anything
+ * else (not JSON, or JSON that is not an object) is the text of a message, so `wscat` works.
+ */
+export function parseClientFrame(raw: string): ParsedFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return { ok: true, command: { type: 'message', text: raw } };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: true, command: { type: 'message', text: raw } };
+  }
+  const parsed = sendCommand.safeParse(value);
+  if (parsed.success) return { ok: true, command: parsed.data };
+  const cid = Object.prototype.hasOwnProperty.call(value, 'cid') ? (value as { cid?: unknown }).cid : undefined;
+  return {
+    ok: false,
+    error: new ChatError(
+      'bad_request',
+      'A command is {"type":"message","text":"…","cid":"…"}: cid is optional and no other field is allowed.',
+    ),
+    cid: typeof cid === 'string' && cid.length <= MAX_CID_LENGTH ? cid : undefined,
+  };
+}
+
+/** Reads the id of a stored message from its canonical JSON without parsing it all. */
+export function idOf(json: string): number {
+  // The store script always writes `{"id":N,` first.
+  return parseInt(json.slice(6), 10);
+}
+
+/** JSON array of stored messages, by concatenation: they are JSON already. */
+export function messagesJson(messages: readonly StoredMessage[]): string {
+  let out = '[';
+  for (let i = 0; i < messages.length; i++) {
+    if (i > 0) out += ',';
+    out += messages[i]!.json;
+  }
+  return out + ']';
+}
+
+function codePoints(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+function guestName(): string {
+  return `guest-${randomBytes(2).toString('hex')}`;
+}

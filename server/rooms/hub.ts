@@ -1,0 +1,292 @@
+import type Redis from 'ioredis';
+import type { Logger } from '../logger';
+import type { HistorySlice, HistoryStore } from '../history/store';
+import { messageChannel, presenceChannel, roomOfChannel } from '../history/keys';
+import { idOf, type Cursor } from '../protocol';
+import { Broadcast } from './broadcast';
+import type { Presence } from './presence';
+
+/** A room member in this process: a WebSocket, an SSE stream or a long-poll waiter. */
+export interface RoomMember {
+  /** The nickname to count as online, or undefined for members that are not (long polls). */
+  readonly name?: string;
+  /**
+   * Invoked with the history the member joined with, before any live message; and again
+   * when the room had to be resynchronized (its history was reset, or a gap opened while
+   * pub/sub was down), in which case the member should replace what it holds.
+   */
+  deliverHistory(slice: HistorySlice): void;
+  /** Invoked for each new message, in id order, never one the member already has. */
+  deliverMessage(broadcast: Broadcast): void;
+  /** Invoked for each presence change in the room. */
+  deliverPresence(broadcast: Broadcast): void;
+}
+
+interface Seat {
+  /** The newest message id this member has. */
+  lastId: number;
+  /** Events that arrived while the member's history was being read; null once it is live. */
+  held: Broadcast[] | null;
+  counted: boolean;
+}
+
+interface RoomState {
+  readonly room: string;
+  readonly seats: Map<RoomMember, Seat>;
+  online: number;
+  /** The newest id delivered in this process; the next one from pub/sub must be one more. */
+  lastSeenId: number | undefined;
+  epoch: string | undefined;
+  subscribed: Promise<unknown>;
+  reconciling: boolean;
+  backlog: string[];
+  retry: NodeJS.Timeout | undefined;
+}
+
+export interface RoomHubOptions {
+  readonly subscriber: Redis;
+  readonly store: HistoryStore;
+  readonly presence: Presence;
+  readonly logger: Logger;
+  /** How often this process re-asserts its presence counts. */
+  readonly presenceRefreshMs?: number;
+}
+
+/**
+ * In-process fan-out. Each process holds one subscriber connection and subscribes to the
+ * rooms it has members in; every published message becomes one `Broadcast` handed to each
+ * local member. Ids are checked as they arrive: a skipped id (pub/sub lost a message while
+ * reconnecting) or a restarted sequence (a reset history) is repaired from the Redis list.
+ */
+export class RoomHub {
+  private readonly rooms = new Map<string, RoomState>();
+  private readonly log: Logger;
+  private readonly refreshTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly options: RoomHubOptions) {
+    this.log = options.logger.child({ module: 'chat:hub' });
+    options.subscriber.on('message', this.onPublished);
+    // The first 'ready' came before us; each later one is a reconnect after which ioredis has
+    // resubscribed, but whatever was published meanwhile never reached us (trap 11).
+    options.subscriber.on('ready', this.onResubscribed);
+    this.refreshTimer = setInterval(() => void this.refreshPresence(), options.presenceRefreshMs ?? 10_000);
+    this.refreshTimer.unref();
+  }
+
+  /**
+   * Adds `member` to `room` and brings it up to date from `cursor`: subscribes first, then
+   * reads the history, so that nothing published in between is missed; live messages the
+   * history already held are dropped by id. Resolves with the slice given to `deliverHistory`.
+   */
+  async join(room: string, member: RoomMember, cursor: Cursor): Promise<HistorySlice> {
+    if (this.closed) throw new Error('The room hub is closed.');
+    const state = this.rooms.get(room) ?? this.openRoom(room);
+    const seat: Seat = { lastId: 0, held: [], counted: false };
+    state.seats.set(member, seat);
+    let slice: HistorySlice;
+    try {
+      await state.subscribed;
+      slice = await this.options.store.since(room, cursor);
+    } catch (err) {
+      this.leave(room, member);
+      throw err;
+    }
+    if (state.seats.get(member) !== seat) return slice; // left while joining
+    state.epoch ??= slice.epoch;
+    state.lastSeenId ??= slice.last;
+    seat.lastId = slice.messages.at(-1)?.id ?? slice.last;
+    member.deliverHistory(slice);
+    const held = seat.held ?? [];
+    seat.held = null;
+    for (const broadcast of held) this.deliverTo(member, seat, broadcast);
+    if (member.name !== undefined) {
+      seat.counted = true;
+      state.online++;
+      this.announce(state, { joined: member.name });
+    }
+    return slice;
+  }
+
+  /** Removes `member` from `room`; the last member out unsubscribes the process from it. */
+  leave(room: string, member: RoomMember): void {
+    const state = this.rooms.get(room);
+    const seat = state?.seats.get(member);
+    if (!state || !seat) return;
+    state.seats.delete(member);
+    if (seat.counted && member.name !== undefined) {
+      state.online--;
+      this.announce(state, { left: member.name });
+    }
+    if (state.seats.size === 0) {
+      this.rooms.delete(room);
+      clearTimeout(state.retry);
+      this.options.subscriber
+        .unsubscribe(messageChannel(room), presenceChannel(room))
+        .catch((err: unknown) => this.log.debug({ err, room }, 'unsubscribe failed'));
+    }
+  }
+
+  /** Members in this process, per room. */
+  memberCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const [room, state] of this.rooms) counts.set(room, state.seats.size);
+    return counts;
+  }
+
+  /** Stops refreshing presence and withdraws this process's counts. Members are closed by their transports. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.refreshTimer);
+    this.options.subscriber.off('message', this.onPublished);
+    this.options.subscriber.off('ready', this.onResubscribed);
+    const withdrawals = [...this.rooms.values()].map((state) => {
+      clearTimeout(state.retry);
+      return this.options.presence.update(state.room, 0, undefined).catch(() => undefined);
+    });
+    await Promise.all(withdrawals);
+    this.rooms.clear();
+  }
+
+  private openRoom(room: string): RoomState {
+    const state: RoomState = {
+      room,
+      seats: new Map(),
+      online: 0,
+      lastSeenId: undefined,
+      epoch: undefined,
+      subscribed: Promise.resolve(),
+      reconciling: false,
+      backlog: [],
+      retry: undefined,
+    };
+    const { subscriber } = this.options;
+    state.subscribed =
+      subscriber.status === 'ready'
+        ? subscriber.subscribe(messageChannel(room), presenceChannel(room))
+        : Promise.reject(new Error('The pub/sub connection is not ready.'));
+    state.subscribed.catch(() => this.rooms.get(room) === state && this.rooms.delete(room));
+    this.rooms.set(room, state);
+    return state;
+  }
+
+  private readonly onPublished = (channel: string, payload: string): void => {
+    const target = roomOfChannel(channel);
+    const state = target && this.rooms.get(target.room);
+    if (!state) return;
+    if (target.kind === 'presence') {
+      this.deliver(state, new Broadcast('presence', payload, 0));
+      return;
+    }
+    this.receive(state, payload, false);
+  };
+
+  private receive(state: RoomState, payload: string, fromBacklog: boolean): void {
+    if (state.reconciling) {
+      state.backlog.push(payload);
+      return;
+    }
+    const id = idOf(payload);
+    const last = state.lastSeenId;
+    if (last === undefined || id === last + 1) {
+      state.lastSeenId = id;
+      this.deliver(state, new Broadcast('message', payload, id));
+      return;
+    }
+    // At or below what we delivered: a message the repair already delivered, unless the
+    // sequence restarted at 1 (the history was cleared or lost while we stayed subscribed).
+    if (id <= last && (fromBacklog || id !== 1)) return;
+    state.backlog.push(payload);
+    void this.reconcile(state);
+  }
+
+  private deliver(state: RoomState, broadcast: Broadcast): void {
+    for (const [member, seat] of state.seats) this.deliverTo(member, seat, broadcast);
+  }
+
+  private deliverTo(member: RoomMember, seat: Seat, broadcast: Broadcast): void {
+    if (seat.held) {
+      seat.held.push(broadcast);
+      return;
+    }
+    try {
+      if (broadcast.kind === 'presence') {
+        member.deliverPresence(broadcast);
+      } else if (broadcast.id > seat.lastId) {
+        seat.lastId = broadcast.id;
+        member.deliverMessage(broadcast);
+      }
+    } catch (err) {
+      // One broken member never stops the fan-out.
+      this.log.error({ err, room: undefined }, 'a member failed to take a broadcast');
+    }
+  }
+
+  /** Brings the room's members up to date from the Redis list after a skipped or restarted id. */
+  private async reconcile(state: RoomState): Promise<void> {
+    if (state.reconciling) return;
+    state.reconciling = true;
+    let repaired = false;
+    try {
+      const slice = await this.options.store.since(state.room, { since: state.lastSeenId, epoch: state.epoch });
+      if (slice.gap) {
+        this.log.warn({ room: state.room, missed: slice.missed }, 'resynchronizing a room with a gap');
+        state.epoch = slice.epoch;
+        state.lastSeenId = slice.last;
+        for (const [member, seat] of state.seats) {
+          if (seat.held) continue;
+          seat.lastId = slice.messages.at(-1)?.id ?? slice.last;
+          this.safely(() => member.deliverHistory(slice));
+        }
+      } else {
+        for (const message of slice.messages) {
+          if (message.id <= (state.lastSeenId ?? 0)) continue;
+          state.lastSeenId = message.id;
+          this.deliver(state, new Broadcast('message', message.json, message.id));
+        }
+      }
+      repaired = true;
+    } catch (err) {
+      this.log.warn({ err, room: state.room }, 'could not repair a room from its history; retrying');
+    } finally {
+      state.reconciling = false;
+    }
+    if (!repaired) {
+      if (this.rooms.get(state.room) === state && !this.closed) {
+        clearTimeout(state.retry);
+        state.retry = setTimeout(() => void this.reconcile(state), 1000);
+        state.retry.unref();
+      }
+      return;
+    }
+    const backlog = state.backlog;
+    state.backlog = [];
+    for (const payload of backlog) this.receive(state, payload, true);
+  }
+
+  private readonly onResubscribed = (): void => {
+    for (const state of this.rooms.values()) void this.reconcile(state);
+  };
+
+  private announce(state: RoomState, change: { joined: string } | { left: string }): void {
+    this.options.presence
+      .update(state.room, state.online, change)
+      .catch((err: unknown) => this.log.warn({ err, room: state.room }, 'presence update failed'));
+  }
+
+  private async refreshPresence(): Promise<void> {
+    const counts = new Map<string, number>();
+    for (const [room, state] of this.rooms) if (state.online > 0) counts.set(room, state.online);
+    await this.options.presence
+      .refresh(counts)
+      .catch((err: unknown) => this.log.debug({ err }, 'presence refresh failed'));
+  }
+
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err }, 'a member failed to take a resync');
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import type Redis from 'ioredis';
+import { createApp, type ChatApp } from './app';
+import type { Config } from './config';
+import { HistoryStore } from './history/store';
+import type { Logger } from './logger';
+import { Metrics } from './metrics';
+import { connectCommandClient, connectSubscriber } from './redis';
+import { RoomHub } from './rooms/hub';
+import { Presence } from './rooms/presence';
+
+/** A listening chat server. */
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly app: ChatApp;
+  readonly http: Server;
+  readonly hub: RoomHub;
+  readonly store: HistoryStore;
+  /** Closes members with 1001, lets stores in flight finish, quits Redis. */
+  close(): Promise<void>;
+}
+
+/** Connects to Redis, builds the app and listens on `config.host:config.port`. */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const log = logger.child({ module: 'chat:server' });
+  const onRedisError = throttled((err: Error) => log.warn({ err: err.message }, 'Redis connection error'));
+  let redis: Redis | undefined;
+  let subscriber: Redis | undefined;
+  try {
+    redis = await connectCommandClient(config.redisUrl, { onError: onRedisError });
+    subscriber = await connectSubscriber(config.redisUrl, { onError: onRedisError });
+  } catch (err) {
+    redis?.disconnect();
+    subscriber?.disconnect();
+    throw new Error(`Cannot reach Redis at ${config.redisUrl}: ${(err as Error).message}`, { cause: err });
+  }
+  const store = new HistoryStore(redis, config.historyLimit);
+  const processId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const presence = new Presence(redis, processId);
+  const hub = new RoomHub({ subscriber, store, presence, logger });
+  const metrics = new Metrics();
+  const app = createApp({ config, logger, redis, store, hub, metrics });
+
+  const http = app.listen(config.port, config.host);
+  await once(http, 'listening');
+  const { port } = http.address() as AddressInfo;
+  const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let closing: Promise<void> | undefined;
+
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    app,
+    http,
+    hub,
+    store,
+    close: () =>
+      (closing ??= (async () => {
+        http.close();
+        await app.sockets.closeAll(1001, 'server shutting down');
+        http.closeAllConnections();
+        await hub.close();
+        await Promise.allSettled([redis.quit(), subscriber.quit()]);
+      })()),
+  };
+}
+
+function throttled(fn: (err: Error) => void, everyMs = 5000): (err: Error) => void {
+  let last = 0;
+  return (err) => {
+    const now = Date.now();
+    if (now - last < everyMs) return;
+    last = now;
+    fn(err);
+  };
+}

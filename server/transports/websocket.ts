@@ -1,0 +1,78 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type WebSocket from 'ws';
+import type { Logger } from '../logger';
+import type { HandlerRequest, WebSocketHandler } from '../handlers/websocket-handler';
+
+/** Makes the handler for one connection. */
+export type HandlerFactory = (socket: WebSocket, request: HandlerRequest) => WebSocketHandler;
+
+/**
+ * The open WebSocket handlers of this process: mounts them on routes, keeps them alive with
+ * one heartbeat timer for all (the ws README's isAlive pattern), and closes them at shutdown.
+ */
+export class SocketRegistry {
+  private readonly handlers = new Set<WebSocketHandler>();
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(
+    pingIntervalMs: number,
+    private readonly logger: Logger,
+  ) {
+    this.heartbeat = setInterval(() => this.beat(), pingIntervalMs);
+    this.heartbeat.unref();
+  }
+
+  /** Serves `path` on `router` with a new handler per connection. */
+  mount(router: Router, path: string, factory: HandlerFactory): void {
+    router.get(path, (ctx: Context) => {
+      const socket = (ctx as Context & { websocket: WebSocket }).websocket;
+      const handler = factory(socket, {
+        params: (ctx as Context & { params: Record<string, string> }).params,
+        query: ctx.query,
+        headers: ctx.headers,
+        ip: ctx.ip,
+      });
+      this.handlers.add(handler);
+      socket.once('close', () => this.handlers.delete(handler));
+      handler.run();
+    });
+  }
+
+  get size(): number {
+    return this.handlers.size;
+  }
+
+  /** Closes every socket with `code` and resolves when their `onClose` hooks have run. */
+  async closeAll(code: number, reason: string): Promise<void> {
+    clearInterval(this.heartbeat);
+    const handlers = [...this.handlers];
+    for (const handler of handlers) handler.close(code, reason);
+    await Promise.all(handlers.map((h) => new Promise<void>((resolve) => {
+      if (h.socket.readyState === h.socket.CLOSED) resolve();
+      else h.socket.once('close', () => resolve());
+    }).then(() => h.whenFinished())));
+  }
+
+  private beat(): void {
+    for (const handler of this.handlers) {
+      if (!handler.isAlive) {
+        this.logger.debug('terminating a WebSocket that answered no ping');
+        handler.socket.terminate();
+        continue;
+      }
+      handler.isAlive = false;
+      handler.ping();
+    }
+  }
+}
+
+/**
+ * The last WebSocket middleware, reached only when no route took the connection: koa-websocket
+ * completes the handshake before routing, so it would otherwise stay open forever
+ * (DEPENDENCIES.md trap 1).
+ */
+export function closeUnmatched(ctx: Context): void {
+  const socket = (ctx as Context & { websocket: WebSocket }).websocket;
+  socket.close(1008, `no WebSocket endpoint at ${ctx.path.slice(0, 80)}`);
+}
