@@ -23,7 +23,7 @@ export interface AppServices {
   readonly metrics: Metrics;
 }
 
-export type ChatApp = websockify.App & { sockets: SocketRegistry };
+export type ChatApp = websockify.App & { sockets: SocketRegistry; metrics: Metrics };
 
 /**
  * Builds the Koa app with its HTTP and WebSocket routes. It does not listen: koa-websocket
@@ -35,7 +35,7 @@ export function createApp(services: AppServices): ChatApp {
     maxPayload: config.maxFrameBytes,
     perMessageDeflate: false,
   }) as ChatApp;
-  app.proxy = process.env.TRUST_PROXY === '1';
+  app.proxy = config.trustProxy;
 
   app.use(errorResponses);
   app.on('error', (err: unknown) => logger.error({ err }, 'request failed'));
@@ -48,7 +48,9 @@ export function createApp(services: AppServices): ChatApp {
     allowedOrigins: config.allowedOrigins,
     maxBufferedBytes: config.maxBufferedBytes,
     maxMessageSize: config.maxFrameBytes,
+    onSlowConsumer: () => metrics.slowConsumers.inc(),
   };
+  app.metrics = metrics;
   app.sockets = new SocketRegistry(config.pingIntervalMs, logger);
   const ws = new Router();
   app.sockets.mount(ws, '/ws/:room', (socket, request) => {

@@ -17,6 +17,8 @@ export interface Config {
   readonly maxBufferedBytes: number;
   readonly pingIntervalMs: number;
   readonly logLevel: LogLevel;
+  /** Behind a reverse proxy: take client addresses from X-Forwarded-For. */
+  readonly trustProxy: boolean;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -34,6 +36,7 @@ export const DEFAULTS = Object.freeze({
   MAX_BUFFERED_BYTES: 1048576,
   PING_INTERVAL_MS: 25000,
   LOG_LEVEL: 'info' as LogLevel,
+  TRUST_PROXY: '0',
 });
 
 const integer = (key: string, min: number, max: number) =>
@@ -61,6 +64,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
   }),
+  TRUST_PROXY: z.enum(['0', '1'], { message: 'TRUST_PROXY must be 0 or 1' }),
 });
 
 /**
@@ -102,5 +106,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBufferedBytes: c.MAX_BUFFERED_BYTES,
     pingIntervalMs: c.PING_INTERVAL_MS,
     logLevel: c.LOG_LEVEL,
+    trustProxy: c.TRUST_PROXY === '1',
   });
 }

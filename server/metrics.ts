@@ -20,6 +20,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly slowConsumers = new Counter({
+    name: 'chat_slow_consumer_closes_total',
+    help: 'WebSockets closed with 1013 for falling more than MAX_BUFFERED_BYTES behind.',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -21,6 +21,8 @@ export interface HandlerSettings {
   /** Unsent bytes a socket may queue before it is closed with 1013. */
   readonly maxBufferedBytes: number;
   readonly maxMessageSize: number;
+  /** Invoked when a socket is closed for falling too far behind (for /metrics). */
+  readonly onSlowConsumer?: () => void;
 }
 
 /** How long a closed slow consumer gets to go before it is cut off (it may never read the close frame). */
@@ -104,6 +106,7 @@ export abstract class WebSocketHandler {
     if (this.closed) throw new WebSocketClosedError();
     writePreparedFrame(this.socket, prepared);
     if (this.socket.bufferedAmount > this.settings.maxBufferedBytes) {
+      this.settings.onSlowConsumer?.();
       this.close(1013, 'too far behind: reconnect with your cursor');
     }
   }

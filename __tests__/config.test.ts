@@ -1,0 +1,52 @@
+import { loadConfig } from '../server/config';
+
+describe('loadConfig(env)', () => {
+  it('applies every default of PROTOCOL.md', () => {
+    expect(loadConfig({})).toEqual({
+      port: 3000,
+      host: '127.0.0.1',
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisUrlFromEnv: false,
+      historyLimit: 100,
+      maxMessageLength: 2000,
+      maxFrameBytes: 65536,
+      allowedOrigins: [],
+      rateLimit: 20,
+      maxBufferedBytes: 1048576,
+      pingIntervalMs: 25000,
+      logLevel: 'info',
+      trustProxy: false,
+    });
+  });
+
+  it('reads values and splits ALLOWED_ORIGINS', () => {
+    const config = loadConfig({
+      PORT: '0',
+      REDIS_URL: 'redis://10.0.0.1:6380/2',
+      ALLOWED_ORIGINS: 'https://a.example, https://b.example/',
+      RATE_LIMIT: '0',
+    });
+    expect(config).toMatchObject({
+      port: 0,
+      redisUrlFromEnv: true,
+      allowedOrigins: ['https://a.example', 'https://b.example'],
+      rateLimit: 0,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it.each([
+    ['PORT', '70000', 'PORT must be an integer between 0 and 65535'],
+    ['HISTORY_LIMIT', 'ten', 'HISTORY_LIMIT must be an integer between 1 and 10000'],
+    ['HISTORY_LIMIT', '0', 'HISTORY_LIMIT must be an integer between 1 and 10000'],
+    ['REDIS_URL', 'localhost:6379', 'REDIS_URL must be a redis:// or rediss:// URL'],
+    ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of'],
+  ])('rejects %s=%s with a sentence naming the key', (key, value, message) => {
+    expect(() => loadConfig({ [key]: value })).toThrow(TypeError);
+    expect(() => loadConfig({ [key]: value })).toThrow(message);
+  });
+
+  it('rejects a frame limit too small for the longest message', () => {
+    expect(() => loadConfig({ MAX_MESSAGE_LENGTH: '20000', MAX_FRAME_BYTES: '65536' })).toThrow(/MAX_FRAME_BYTES must be at least/);
+  });
+});

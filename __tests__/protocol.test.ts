@@ -1,0 +1,101 @@
+import { ChatError } from '../server/errors';
+import {
+  idOf,
+  parseClientFrame,
+  parseCursor,
+  validateCid,
+  validateRoom,
+  validateText,
+  validateUser,
+} from '../server/protocol';
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return err instanceof ChatError ? err.code : 'not a ChatError';
+  }
+  return undefined;
+}
+
+describe('validateRoom(room)', () => {
+  it.each(['lobby', 'dev-chat', 'a_b', '技术交流', 'x'.repeat(64)])('accepts %s', (room) => {
+    expect(validateRoom(room)).toBe(room);
+  });
+  it.each(['', 'a b', 'a/b', 'x'.repeat(65), 'lobby!', '<script>'])('rejects %j with bad_request', (room) => {
+    expect(codeOf(() => validateRoom(room))).toBe('bad_request');
+  });
+});
+
+describe('validateUser(name)', () => {
+  it('trims the name', () => expect(validateUser('  alice ')).toBe('alice'));
+  it.each([undefined, '', '   '])('picks a guest-xxxx name for %j', (name) => {
+    expect(validateUser(name)).toMatch(/^guest-[0-9a-f]{4}$/);
+  });
+  it('counts code points, not UTF-16 units', () => expect(validateUser('😀'.repeat(32))).toHaveLength(64));
+  it.each(['x'.repeat(33), 'a\u0000b', 'a\nb', '\ud800'])('rejects %j', (name) => {
+    expect(codeOf(() => validateUser(name))).toBe('bad_request');
+  });
+});
+
+describe('validateText(text, max)', () => {
+  it('returns the trimmed text and keeps inner newlines', () => expect(validateText('  hi\nthere ', 10)).toBe('hi\nthere'));
+  it('rejects blank text with bad_request', () => expect(codeOf(() => validateText('  ', 10))).toBe('bad_request'));
+  it('rejects a non-string with bad_request', () => expect(codeOf(() => validateText(42, 10))).toBe('bad_request'));
+  it('rejects text over max code points with too_long', () => {
+    expect(validateText('é'.repeat(10), 10)).toHaveLength(10);
+    expect(codeOf(() => validateText('é'.repeat(11), 10))).toBe('too_long');
+  });
+  it('rejects control characters and lone surrogates', () => {
+    expect(codeOf(() => validateText('a\u0007b', 10))).toBe('bad_request');
+    expect(codeOf(() => validateText('a\udc00b', 10))).toBe('bad_request');
+  });
+});
+
+describe('validateCid(cid)', () => {
+  it('accepts a short string and undefined', () => {
+    expect(validateCid('c-1')).toBe('c-1');
+    expect(validateCid(undefined)).toBeUndefined();
+  });
+  it.each(['', 'x'.repeat(65), 7])('rejects %j', (cid) => expect(codeOf(() => validateCid(cid))).toBe('bad_request'));
+});
+
+describe('parseCursor(since, epoch)', () => {
+  it('reads since and epoch', () => expect(parseCursor('42', 'abc_-1')).toEqual({ since: 42, epoch: 'abc_-1' }));
+  it('treats empty values as absent', () => expect(parseCursor('', undefined)).toEqual({}));
+  it.each(['-1', '1.5', 'x', '9'.repeat(16)])('rejects since=%j', (since) => {
+    expect(codeOf(() => parseCursor(since, undefined))).toBe('bad_request');
+  });
+  it('rejects a malformed epoch', () => expect(codeOf(() => parseCursor('1', 'a b'))).toBe('bad_request'));
+});
+
+describe('parseClientFrame(raw)', () => {
+  it('reads a message command', () => {
+    expect(parseClientFrame('{"type":"message","text":"hi","cid":"c1"}')).toEqual({
+      ok: true,
+      command: { type: 'message', text: 'hi', cid: 'c1' },
+    });
+  });
+  it.each(['hello', '42', '"quoted"', '[1,2]', 'null', '{not json'])('takes %j as the text of a message', (raw) => {
+    expect(parseClientFrame(raw)).toEqual({ ok: true, command: { type: 'message', text: raw } });
+  });
+  it.each([
+    '{"type":"nope"}',
+    '{"type":"message"}',
+    '{"type":"message","text":5}',
+    '{"type":"message","text":"x","extra":1}',
+    '{"type":"message","text":"x","__proto__":{"admin":true}}',
+  ])('rejects the malformed command %s with bad_request', (raw) => {
+    const parsed = parseClientFrame(raw);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.error.code).toBe('bad_request');
+  });
+  it('keeps the cid of a rejected command for the error frame', () => {
+    const parsed = parseClientFrame('{"type":"message","text":1,"cid":"c9"}');
+    expect(parsed).toMatchObject({ ok: false, cid: 'c9' });
+  });
+});
+
+describe('idOf(json)', () => {
+  it('reads the id from canonical message JSON', () => expect(idOf('{"id":1234,"room":"x"}')).toBe(1234));
+});
