@@ -11,7 +11,11 @@ import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import type { RoomHub } from './rooms/hub';
 import { healthRoutes } from './routes/health';
+import { mountLongPoll, WaitList } from './transports/long-poll';
+import { mountShortPoll } from './transports/short-poll';
+import { mountSse, SseStreams } from './transports/sse';
 import { closeUnmatched, SocketRegistry } from './transports/websocket';
+import { KeyedRateLimiter } from './rate-limit';
 
 /** Everything the app is wired from; made by `startServer` (or a test). */
 export interface AppServices {
@@ -23,7 +27,14 @@ export interface AppServices {
   readonly metrics: Metrics;
 }
 
-export type ChatApp = websockify.App & { sockets: SocketRegistry; metrics: Metrics };
+export type ChatApp = websockify.App & {
+  sockets: SocketRegistry;
+  streams: SseStreams;
+  waitList: WaitList;
+  metrics: Metrics;
+  /** Ends SSE streams and held long polls, and stops the transports' timers. */
+  closeHttpTransports(): void;
+};
 
 /**
  * Builds the Koa app with its HTTP and WebSocket routes. It does not listen: koa-websocket
@@ -41,7 +52,31 @@ export function createApp(services: AppServices): ChatApp {
   app.on('error', (err: unknown) => logger.error({ err }, 'request failed'));
   const http = new Router();
   http.use(healthRoutes(services.redis, metrics).routes());
+  const limiter = new KeyedRateLimiter(config.rateLimit);
+  app.streams = new SseStreams();
+  app.waitList = new WaitList();
+  mountShortPoll(http, {
+    store: services.store,
+    limiter,
+    historyLimit: config.historyLimit,
+    maxMessageLength: config.maxMessageLength,
+    maxBodyBytes: config.maxFrameBytes,
+    onStored: () => metrics.messagesStored.inc(),
+  });
+  mountLongPoll(http, { hub: services.hub, store: services.store, waitList: app.waitList });
+  mountSse(http, {
+    hub: services.hub,
+    streams: app.streams,
+    maxBufferedBytes: config.maxBufferedBytes,
+    onOpen: () => metrics.connections.inc({ transport: 'sse' }),
+    onClose: () => metrics.connections.dec({ transport: 'sse' }),
+  });
   app.use(http.routes()).use(http.allowedMethods());
+  app.closeHttpTransports = () => {
+    app.streams.close();
+    app.waitList.close();
+    limiter.close();
+  };
 
   const settings: HandlerSettings = {
     logger,

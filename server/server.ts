@@ -62,6 +62,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     close: () =>
       (closing ??= (async () => {
         http.close();
+        app.closeHttpTransports();
         await app.sockets.closeAll(1001, 'server shutting down');
         http.closeAllConnections();
         await hub.close();

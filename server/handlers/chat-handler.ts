@@ -1,7 +1,7 @@
 import { ChatError } from '../errors';
 import type { HistorySlice, HistoryStore } from '../history/store';
+import { historyFrame } from '../frames';
 import {
-  messagesJson,
   parseClientFrame,
   parseCursor,
   validateCid,
@@ -29,15 +29,6 @@ export interface ChatServices {
 // Encoders run once per broadcast per process; every member writes the same frame.
 const messageFrame = (b: Broadcast): PreparedFrame => prepareTextFrame(`{"type":"message",${b.json.slice(1)}`);
 const presenceFrame = (b: Broadcast): PreparedFrame => prepareTextFrame(b.json);
-
-/** The history frame, built from stored JSON by concatenation. */
-export function historyFrameText(slice: HistorySlice): string {
-  const missed = slice.gap && slice.missed !== null ? `,"missed":${slice.missed}` : '';
-  return (
-    `{"type":"history","room":${JSON.stringify(slice.room)},"epoch":${JSON.stringify(slice.epoch)},` +
-    `"messages":${messagesJson(slice.messages)},"gap":${slice.gap}${missed}}`
-  );
-}
 
 /**
  * The chat room over WebSocket (PROTOCOL.md "WebSocket"): the history frame first, then the
@@ -109,7 +100,7 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
   }
 
   deliverHistory(slice: HistorySlice): void {
-    if (!this.closed) this.writeMessage(historyFrameText(slice));
+    if (!this.closed) this.writeMessage(historyFrame(slice));
   }
 
   deliverMessage(broadcast: Broadcast): void {

@@ -12,10 +12,13 @@ export class Broadcast {
 
   constructor(
     readonly kind: 'message' | 'presence',
+    readonly room: string,
     /** The canonical JSON: a stored message, or a complete presence frame. */
     readonly json: string,
     /** The message id (0 for presence). */
     readonly id: number,
+    /** The room's history epoch, for transports whose cursors carry it (SSE event ids). */
+    readonly epoch: string,
   ) {}
 
   /** Returns `encoder(this)`, computed on the first call and reused after. */

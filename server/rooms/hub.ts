@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { unavailable } from '../errors';
 import type { Logger } from '../logger';
 import type { HistorySlice, HistoryStore } from '../history/store';
 import { messageChannel, presenceChannel, roomOfChannel } from '../history/keys';
@@ -86,7 +87,9 @@ export class RoomHub {
     state.seats.set(member, seat);
     let slice: HistorySlice;
     try {
-      await state.subscribed;
+      await state.subscribed.catch((err: unknown) => {
+        throw unavailable(err, 'The pub/sub connection is unavailable');
+      });
       slice = await this.options.store.since(room, cursor);
     } catch (err) {
       this.leave(room, member);
@@ -175,7 +178,7 @@ export class RoomHub {
     const state = target && this.rooms.get(target.room);
     if (!state) return;
     if (target.kind === 'presence') {
-      this.deliver(state, new Broadcast('presence', payload, 0));
+      this.deliver(state, new Broadcast('presence', state.room, payload, 0, state.epoch ?? ''));
       return;
     }
     this.receive(state, payload, false);
@@ -190,7 +193,7 @@ export class RoomHub {
     const last = state.lastSeenId;
     if (last === undefined || id === last + 1) {
       state.lastSeenId = id;
-      this.deliver(state, new Broadcast('message', payload, id));
+      this.deliver(state, new Broadcast('message', state.room, payload, id, state.epoch ?? ''));
       return;
     }
     // At or below what we delivered: a message the repair already delivered, unless the
@@ -218,7 +221,7 @@ export class RoomHub {
       }
     } catch (err) {
       // One broken member never stops the fan-out.
-      this.log.error({ err, room: undefined }, 'a member failed to take a broadcast');
+      this.log.error({ err }, 'a member failed to take a broadcast');
     }
   }
 
@@ -242,7 +245,7 @@ export class RoomHub {
         for (const message of slice.messages) {
           if (message.id <= (state.lastSeenId ?? 0)) continue;
           state.lastSeenId = message.id;
-          this.deliver(state, new Broadcast('message', message.json, message.id));
+          this.deliver(state, new Broadcast('message', state.room, message.json, message.id, slice.epoch));
         }
       }
       repaired = true;

@@ -1,0 +1,80 @@
+import type { RunningServer } from '../../server/server';
+import { http, SseReader } from '../helpers/http';
+import { startTestRedis, type TestRedis } from '../helpers/redis-server';
+import { roomUrl, startChatServer, stopServers } from '../helpers/start-server';
+import { closeClients, TestClient } from '../helpers/ws-client';
+
+let redis: TestRedis;
+let server: RunningServer;
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+  server = await startChatServer(redis.url, { RATE_LIMIT: '0' });
+});
+afterEach(closeClients);
+afterAll(async () => {
+  await stopServers();
+  await redis.stop();
+});
+
+type Seen = Array<{ id: number; text: string }>;
+
+/** Follows a room by long polling with its cursor until `count` messages are seen. */
+async function longPollFollow(room: string, count: number): Promise<Seen> {
+  const seen: Seen = [];
+  let since = 0;
+  let epoch = '';
+  while (seen.length < count) {
+    const res = await http(server.port, 'GET', `/api/rooms/${room}/poll?since=${since}${epoch ? `&epoch=${epoch}` : ''}&timeout=5`);
+    epoch = res.json.epoch;
+    for (const m of res.json.messages as Seen) seen.push({ id: m.id, text: m.text });
+    since = res.json.last;
+  }
+  return seen;
+}
+
+/** Follows a room by short polling every 20 ms. */
+async function shortPollFollow(room: string, count: number): Promise<Seen> {
+  const seen: Seen = [];
+  let since = 0;
+  while (seen.length < count) {
+    const res = await http(server.port, 'GET', `/api/rooms/${room}/messages?since=${since}`);
+    for (const m of res.json.messages as Seen) seen.push({ id: m.id, text: m.text });
+    since = res.json.last;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return seen;
+}
+
+describe('every transport on one room', () => {
+  it('delivers messages sent over WebSocket and HTTP to members on every transport, in one order', async () => {
+    const room = 'mixed';
+    const ws = await TestClient.join(roomUrl(server, room, { name: 'ws' }));
+    const sse = new SseReader(server.port, `/api/rooms/${room}/events`);
+    await sse.waitFor(() => sse.events.length > 0);
+    const longPoll = longPollFollow(room, 40);
+    const shortPoll = shortPollFollow(room, 40);
+
+    const wsSends = (async () => {
+      for (let i = 0; i < 20; i++) ws.send({ type: 'message', text: `ws-${i}`, cid: `w${i}` });
+      await ws.waitForCount('ack', 20);
+    })();
+    const httpSends = (async () => {
+      for (let i = 0; i < 20; i++) await http(server.port, 'POST', `/api/rooms/${room}/messages`, { user: 'http', text: `http-${i}` });
+    })();
+    await Promise.all([wsSends, httpSends]);
+
+    await ws.waitForCount('message', 40);
+    await sse.waitFor(() => sse.ofType('message').length === 40);
+    const byWs = ws.ofType('message').map((f) => ({ id: f.id as number, text: f.text as string }));
+    const bySse = sse.ofType('message').map((e) => {
+      const m = JSON.parse(e.data) as { id: number; text: string };
+      return { id: m.id, text: m.text };
+    });
+    expect(byWs.map((m) => m.id)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(bySse).toEqual(byWs);
+    expect(await longPoll).toEqual(byWs);
+    expect(await shortPoll).toEqual(byWs);
+    sse.close();
+  }, 20_000);
+});

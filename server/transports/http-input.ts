@@ -1,0 +1,58 @@
+import type { ParameterizedContext } from 'koa';
+
+/** What the readers need of a Koa context (HTTP or router). */
+type Context = Pick<ParameterizedContext, 'query' | 'req' | 'get'> & { params?: Record<string, string> };
+import getRawBody from 'raw-body';
+import { ChatError } from '../errors';
+import { parseCursor, validateRoom, type Cursor } from '../protocol';
+
+/** Validation at the edge of the HTTP transports: each reader throws a ChatError the client can act on. */
+
+export function roomParam(ctx: Context): string {
+  return validateRoom(ctx.params?.room);
+}
+
+export function cursorQuery(ctx: Context): Cursor {
+  return parseCursor(single(ctx.query.since), single(ctx.query.epoch));
+}
+
+/** An optional integer query parameter within [min, max]. */
+export function intQuery(ctx: Context, name: string, min: number, max: number): number | undefined {
+  const raw = single(ctx.query[name]);
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ChatError('bad_request', `"${name}" must be an integer from ${min} to ${max}.`);
+  }
+  return Number(raw);
+}
+
+/**
+ * Reads a JSON object body of at most `limitBytes`: 413 `too_long` past it (without reading
+ * the rest), 400 `bad_request` for anything that is not a JSON object.
+ */
+export async function readJsonObject(ctx: Context, limitBytes: number): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await getRawBody(ctx.req, { limit: limitBytes, encoding: 'utf8', length: ctx.get('content-length') || undefined });
+  } catch (err) {
+    const type = (err as { type?: string }).type;
+    if (type === 'entity.too.large') {
+      throw new ChatError('too_long', `Request bodies are at most ${limitBytes} bytes.`);
+    }
+    throw new ChatError('bad_request', 'The request body could not be read.', { cause: err });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ChatError('bad_request', 'The body must be a JSON object: {"user":"…","text":"…","cid":"…"}.');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ChatError('bad_request', 'The body must be a JSON object: {"user":"…","text":"…","cid":"…"}.');
+  }
+  return value as Record<string, unknown>;
+}
+
+export function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

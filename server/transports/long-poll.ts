@@ -1,0 +1,142 @@
+import type Router from '@koa/router';
+import type { ParameterizedContext } from 'koa';
+import { pollAnswer, pollAnswerForMessage } from '../frames';
+import type { HistorySlice, HistoryStore } from '../history/store';
+import type { Broadcast, Encoder } from '../rooms/broadcast';
+import type { RoomHub, RoomMember } from '../rooms/hub';
+import { cursorQuery, intQuery, roomParam } from './http-input';
+
+export const DEFAULT_POLL_TIMEOUT_SEC = 25;
+export const MAX_POLL_TIMEOUT_SEC = 60;
+
+export interface LongPollOptions {
+  readonly hub: RoomHub;
+  readonly store: HistoryStore;
+  readonly waitList: WaitList;
+}
+
+// One answer per broadcast, shared by every waiter it wakes.
+const wokenAnswer: Encoder<string> = (b) => pollAnswerForMessage(b.room, b.epoch, b);
+
+/**
+ * A held long-poll request: a room member with no name (not counted as online) that answers
+ * with the first thing it is given and then leaves.
+ */
+class PollWaiter implements RoomMember {
+  answer: string | undefined;
+  private settle: ((answer: string | undefined) => void) | undefined;
+  readonly settled = new Promise<string | undefined>((resolve) => (this.settle = resolve));
+
+  deliverHistory(slice: HistorySlice): void {
+    if (slice.messages.length > 0 || slice.gap) this.finish(pollAnswer(slice));
+  }
+
+  deliverMessage(broadcast: Broadcast): void {
+    this.finish(broadcast.encode(wokenAnswer));
+  }
+
+  deliverPresence(): void {}
+
+  finish(answer: string | undefined): void {
+    if (!this.settle) return;
+    this.answer = answer;
+    this.settle(answer);
+    this.settle = undefined;
+  }
+}
+
+/** Deadlines are kept to this granularity: a poll answers at most this late. */
+const BUCKET_MS = 250;
+
+/**
+ * Deadlines of held requests in 250 ms buckets, swept by one timer for the whole process:
+ * no timer per request, and each tick touches only the requests that are due.
+ */
+export class WaitList {
+  private readonly buckets = new Map<number, Set<PollWaiter>>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly now: () => number = Date.now) {
+    this.timer = setInterval(() => this.sweep(), BUCKET_MS);
+    this.timer.unref();
+  }
+
+  add(waiter: PollWaiter, timeoutSec: number, onTimeout: () => void): () => void {
+    const slot = Math.ceil((this.now() + timeoutSec * 1000) / BUCKET_MS);
+    let bucket = this.buckets.get(slot);
+    if (!bucket) this.buckets.set(slot, (bucket = new Set()));
+    bucket.add(waiter);
+    this.timeouts.set(waiter, onTimeout);
+    return () => {
+      bucket.delete(waiter);
+      this.timeouts.delete(waiter);
+      if (bucket.size === 0 && this.buckets.get(slot) === bucket) this.buckets.delete(slot);
+    };
+  }
+
+  /** Requests currently held (for tests and metrics). */
+  get size(): number {
+    return this.timeouts.size;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    for (const onTimeout of [...this.timeouts.values()]) onTimeout();
+  }
+
+  private readonly timeouts = new Map<PollWaiter, () => void>();
+
+  private sweep(): void {
+    const nowSlot = this.now() / BUCKET_MS;
+    for (const [slot, bucket] of this.buckets) {
+      if (slot > nowSlot) continue;
+      this.buckets.delete(slot);
+      for (const waiter of bucket) this.timeouts.get(waiter)?.();
+    }
+  }
+}
+
+/**
+ * Long polling (`GET /api/rooms/:room/poll?since&epoch&timeout`): answers as soon as a message
+ * after `since` exists, else after `timeout` seconds with no messages. Waiters wake on the
+ * room's published messages; a request that goes away is dropped at once.
+ */
+export function mountLongPoll(router: Router, options: LongPollOptions): void {
+  router.get('/api/rooms/:room/poll', async (ctx) => {
+    const room = roomParam(ctx);
+    const cursor = cursorQuery(ctx);
+    const timeoutSec = intQuery(ctx, 'timeout', 0, MAX_POLL_TIMEOUT_SEC) ?? DEFAULT_POLL_TIMEOUT_SEC;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'json';
+    if (cursor.since === undefined || timeoutSec === 0) {
+      ctx.body = pollAnswer(await options.store.since(room, cursor));
+      return;
+    }
+    const waiter = new PollWaiter();
+    let empty: HistorySlice | undefined;
+    let release = (): void => {};
+    const gone = () => waiter.finish(undefined);
+    ctx.res.once('close', gone);
+    try {
+      empty = await options.hub.join(room, waiter, cursor);
+      if (waiter.answer === undefined && !ctx.res.destroyed) {
+        release = options.waitList.add(waiter, timeoutSec, () => waiter.finish(pollAnswer(empty!)));
+        await waiter.settled;
+      }
+    } finally {
+      release();
+      ctx.res.off('close', gone);
+      options.hub.leave(room, waiter);
+    }
+    if (waiter.answer === undefined) {
+      respondToNobody(ctx);
+      return;
+    }
+    ctx.body = waiter.answer;
+  });
+}
+
+function respondToNobody(ctx: ParameterizedContext): void {
+  // The client went away; Koa must not try to write a response to a closed socket.
+  ctx.respond = false;
+}
