@@ -10,6 +10,8 @@ import type { HistoryStore } from './history/store';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import type { RoomHub } from './rooms/hub';
+import type { Presence } from './rooms/presence';
+import { pageRoutes } from './routes/pages';
 import { healthRoutes } from './routes/health';
 import { mountLongPoll, WaitList } from './transports/long-poll';
 import { mountShortPoll } from './transports/short-poll';
@@ -25,6 +27,7 @@ export interface AppServices {
   readonly store: HistoryStore;
   readonly hub: RoomHub;
   readonly metrics: Metrics;
+  readonly presence: Presence;
 }
 
 export type ChatApp = websockify.App & {
@@ -52,6 +55,9 @@ export function createApp(services: AppServices): ChatApp {
   app.on('error', (err: unknown) => logger.error({ err }, 'request failed'));
   const http = new Router();
   http.use(healthRoutes(services.redis, metrics).routes());
+  http.use(
+    pageRoutes({ store: services.store, presence: services.presence, maxMessageLength: config.maxMessageLength }).routes(),
+  );
   const limiter = new KeyedRateLimiter(config.rateLimit);
   app.streams = new SseStreams();
   app.waitList = new WaitList();

@@ -44,7 +44,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const presence = new Presence(redis, processId);
   const hub = new RoomHub({ subscriber, store, presence, logger });
   const metrics = new Metrics();
-  const app = createApp({ config, logger, redis, store, hub, metrics });
+  const app = createApp({ config, logger, redis, store, hub, metrics, presence });
 
   const http = app.listen(config.port, config.host);
   await once(http, 'listening');

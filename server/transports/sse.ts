@@ -34,7 +34,7 @@ class SseStream implements RoomMember {
     let out = '';
     if (slice.gap) out += `event: gap\ndata: {"missed":${slice.missed ?? 'null'},"epoch":${JSON.stringify(slice.epoch)}}\n\n`;
     for (const m of slice.messages) out += `id: ${slice.epoch}:${m.id}\nevent: message\ndata: ${m.json}\n\n`;
-    if (out === '' && slice.messages.length === 0) {
+    if (slice.messages.length === 0) {
       // An event id even with nothing to replay, so a reconnect resumes from here.
       out = `id: ${slice.epoch}:${slice.last}\nevent: ready\ndata: {"epoch":${JSON.stringify(slice.epoch)},"last":${slice.last}}\n\n`;
     }

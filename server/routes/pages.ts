@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Router from '@koa/router';
+import type { ParameterizedContext } from 'koa';
+import nunjucks from 'nunjucks';
+import { ChatError } from '../errors';
+import type { HistoryStore } from '../history/store';
+import { validateRoom, validateUser } from '../protocol';
+import type { Presence } from '../rooms/presence';
+import { single } from '../transports/http-input';
+
+/** Found from the sources (tsx) and from any build beside them. */
+const WEB_DIR = join(__dirname, '..', '..', 'web');
+const TRANSPORTS = new Set(['ws', 'sse', 'longpoll', 'poll']);
+const LOBBY_ROOMS = 50;
+
+export interface PageOptions {
+  readonly store: HistoryStore;
+  readonly presence: Presence;
+  readonly maxMessageLength: number;
+}
+
+/** The lobby (`/`), the room page (`/rooms/:room`) and the page assets, rendered by nunjucks. */
+export function pageRoutes(options: PageOptions): Router {
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(join(WEB_DIR, 'templates')), {
+    autoescape: true,
+    throwOnUndefined: false,
+  });
+  const render = (ctx: ParameterizedContext, template: string, context: object, status = 200) => {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.set('Content-Security-Policy', contentSecurityPolicy(ctx.host));
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = env.render(template, context);
+  };
+  const router = new Router();
+
+  const lobby = async (ctx: ParameterizedContext, error?: string, status = 200) => {
+    let rooms: Array<{ room: string; online: number }> = [];
+    try {
+      const recent = (await options.store.rooms()).slice(0, LOBBY_ROOMS).map((r) => r.room);
+      const online = await options.presence.online(recent);
+      rooms = recent.map((room) => ({ room, online: online.get(room) ?? 0 }));
+    } catch (err) {
+      if (!(err instanceof ChatError)) throw err;
+      error ??= 'The room list is unavailable right now; you can still open a room.';
+      status = 503;
+    }
+    render(ctx, 'lobby.njk', { rooms, error }, status);
+  };
+
+  router.get('/', (ctx) => lobby(ctx));
+
+  // The lobby's form cannot put the room in the path without script: this does.
+  router.get('/rooms', async (ctx) => {
+    const room = single(ctx.query.room)?.trim() ?? '';
+    try {
+      validateRoom(room);
+    } catch (err) {
+      return lobby(ctx, (err as Error).message, 400);
+    }
+    const name = single(ctx.query.name)?.trim();
+    ctx.redirect(`/rooms/${encodeURIComponent(room)}${name ? `?name=${encodeURIComponent(name)}` : ''}`);
+  });
+
+  router.get('/rooms/:room', async (ctx) => {
+    let room: string;
+    try {
+      room = validateRoom(ctx.params.room);
+    } catch (err) {
+      return lobby(ctx, (err as Error).message, 400);
+    }
+    const transport = single(ctx.query.transport) ?? '';
+    if (transport !== '' && !TRANSPORTS.has(transport)) {
+      return lobby(ctx, 'transport must be ws, sse, longpoll or poll.', 400);
+    }
+    let name = '';
+    const rawName = single(ctx.query.name);
+    if (rawName !== undefined && rawName.trim() !== '') {
+      try {
+        name = validateUser(rawName);
+      } catch (err) {
+        return lobby(ctx, (err as Error).message, 400);
+      }
+    }
+    render(ctx, 'room.njk', { room, name, transport, maxLength: options.maxMessageLength });
+  });
+
+  mountStatic(router);
+  return router;
+}
+
+/** Scripts and styles only from this origin; no inline script; sockets only to this host. */
+function contentSecurityPolicy(host: string): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    `connect-src 'self' ws://${host} wss://${host}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+const ASSET_TYPES: Record<string, string> = {
+  'chat.js': 'application/javascript; charset=utf-8',
+  'lobby.js': 'application/javascript; charset=utf-8',
+  'chat.css': 'text/css; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
+};
+
+/** Serves the page assets from memory, by name, so no path from a request ever reaches the disk. */
+function mountStatic(router: Router): void {
+  const assets = new Map<string, Buffer>();
+  for (const name of Object.keys(ASSET_TYPES)) assets.set(name, readFileSync(join(WEB_DIR, 'static', name)));
+  router.get('/static/:file', (ctx) => {
+    const file = ctx.params.file;
+    const content = file === undefined ? undefined : assets.get(file);
+    if (!content) throw new ChatError('not_found', `No asset named ${JSON.stringify(file)}.`);
+    ctx.type = ASSET_TYPES[file!]!;
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.body = content;
+  });
+}
