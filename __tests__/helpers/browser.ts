@@ -29,13 +29,25 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 
 /** The ids of the stored messages the page shows, in page order. */
 export function shownIds(page: Page): Promise<number[]> {
-  return page.$$eval('#messages li[data-id]', (items) => items.map((i) => Number((i as HTMLElement).dataset.id)));
+  return page.$$eval('#messages li[data-id]', (items) => items.map((i) => Number(i.getAttribute('data-id'))));
 }
 
 /** Waits for the connection status element to reach `state`. */
 export async function waitForState(page: Page, state: string, timeoutMs = 15_000): Promise<void> {
   await page.waitForSelector(`#status[data-state="${state}"]`, { timeout: timeoutMs });
 }
+
+/**
+ * The page's global object, for code that runs in the browser: the suite type-checks without
+ * the DOM library, so browser code names what it touches here.
+ */
+export type PageGlobal = {
+  WebSocket?: unknown;
+  EventSource?: unknown;
+  __pwned?: number;
+  innerWidth: number;
+  document: { documentElement: { scrollWidth: number } };
+};
 
 /** Types into the message box and presses Enter. */
 export async function say(page: Page, text: string): Promise<void> {

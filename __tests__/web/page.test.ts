@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { historyKey } from '../../server/history/keys';
-import { launchChromium, say, screenshot, shownIds, waitForState } from '../helpers/browser';
+import { launchChromium, say, screenshot, shownIds, waitForState, type PageGlobal } from '../helpers/browser';
 import { freePort } from '../helpers/free-port';
 import { http } from '../helpers/http';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server';
@@ -68,7 +68,7 @@ describe('the chat page', () => {
     await page.waitForSelector('#messages li[data-id="1"]');
     expect(await textOf(page, 1)).toBe(evil);
     expect(await page.locator('#messages img, #messages b, #messages script').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobal).__pwned)).toBeUndefined();
   });
 
   it('shows the history once, in order, after a reload', async () => {
@@ -155,7 +155,7 @@ describe('the chat page', () => {
     const page = await openPage('/rooms/duo?name=alice', { width: 390, height: 844 });
     await waitForState(page, 'open');
     await page.waitForSelector('#messages li[data-id="3"]');
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await page.evaluate(() => (globalThis as unknown as PageGlobal).document.documentElement.scrollWidth - (globalThis as unknown as PageGlobal).innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await screenshot(page, 'room-phone');
   });
@@ -188,7 +188,7 @@ describe('the page over each transport', () => {
     const context = await browser.newContext();
     contexts.push(context);
     await context.addInitScript(() => {
-      delete (window as unknown as { WebSocket?: unknown }).WebSocket;
+      delete (globalThis as unknown as PageGlobal).WebSocket;
     });
     const page = await context.newPage();
     await page.goto(`http://127.0.0.1:${port}/rooms/fallback?name=old-browser`);
@@ -202,8 +202,8 @@ describe('the page over each transport', () => {
     const context = await browser.newContext();
     contexts.push(context);
     await context.addInitScript(() => {
-      delete (window as unknown as { WebSocket?: unknown }).WebSocket;
-      delete (window as unknown as { EventSource?: unknown }).EventSource;
+      delete (globalThis as unknown as PageGlobal).WebSocket;
+      delete (globalThis as unknown as PageGlobal).EventSource;
     });
     const page = await context.newPage();
     await page.goto(`http://127.0.0.1:${port}/rooms/fallback2?name=older`);
