@@ -66,9 +66,17 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         await app.sockets.closeAll(1001, 'server shutting down');
         http.closeAllConnections();
         await hub.close();
-        await Promise.allSettled([redis.quit(), subscriber.quit()]);
+        await Promise.all([quit(redis), quit(subscriber)]);
       })()),
   };
+}
+
+/** QUIT politely when Redis answers; otherwise stop reconnecting at once. */
+async function quit(client: Redis): Promise<void> {
+  if (client.status === 'ready') {
+    await Promise.race([client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+  }
+  client.disconnect(false);
 }
 
 function throttled(fn: (err: Error) => void, everyMs = 5000): (err: Error) => void {
