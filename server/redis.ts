@@ -40,6 +40,8 @@ export interface RedisClientOptions {
   failFast?: boolean;
   /** Receives connection errors; ioredis emits them as events that must be listened to. */
   onError?: (err: Error) => void;
+  /** How long a command may take before it fails (default 3000 ms). */
+  commandTimeoutMs?: number;
 }
 
 /**
@@ -54,7 +56,7 @@ export async function connectCommandClient(url: string, options: RedisClientOpti
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
-    commandTimeout: 3000,
+    commandTimeout: options.commandTimeoutMs ?? 3000,
   });
   client.on('error', options.onError ?? ignore);
   client.defineCommand('appendMessage', { numberOfKeys: 4, lua: APPEND_MESSAGE });

@@ -1,0 +1,158 @@
+import 'dotenv/config';
+import { createInterface } from 'node:readline/promises';
+import { Command, InvalidArgumentError } from 'commander';
+import type Redis from 'ioredis';
+import { loadConfig } from '../server/config';
+import { HistoryStore } from '../server/history/store';
+import { validateRoom } from '../server/protocol';
+import { connectCommandClient, connectSubscriber } from '../server/redis';
+import * as commands from './admin/commands';
+
+/**
+ * `npm run history -- COMMAND`: inspect, follow, export, clear and audit room history.
+ * Exit 0 on success; 1 with a one-line reason on any failure (Redis unreachable included).
+ */
+
+const out = (text: string) => process.stdout.write(text + '\n');
+
+function fail(message: string): never {
+  process.stderr.write(`history: ${message}\n`);
+  process.exit(1);
+}
+
+function integer(value: string): number {
+  if (!/^\d{1,15}$/.test(value)) throw new InvalidArgumentError('must be a non-negative integer.');
+  return Number(value);
+}
+
+function room(value: string): string {
+  try {
+    return validateRoom(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+/** Connects, runs `fn`, and always disconnects; every failure becomes one line and exit 1. */
+async function withRedis(fn: (ctx: commands.AdminContext) => Promise<void>): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  let redis: Redis;
+  let lastError: Error | undefined;
+  try {
+    redis = await connectCommandClient(config.redisUrl, {
+      failFast: true,
+      commandTimeoutMs: 1500,
+      onError: (err) => (lastError = err),
+    });
+  } catch (err) {
+    const why = (lastError ?? (err as Error)).message;
+    fail(`cannot reach Redis at ${config.redisUrl} (${why}); is it running, and is REDIS_URL right?`);
+  }
+  try {
+    await fn({ redis, store: new HistoryStore(redis, config.historyLimit), historyLimit: config.historyLimit, out });
+  } catch (err) {
+    redis.disconnect();
+    fail((err as Error).message);
+  }
+  redis.disconnect();
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question(question);
+  rl.close();
+  return answer.trim().toLowerCase() === 'yes';
+}
+
+const program = new Command()
+  .name('npm run history --')
+  .description('Inspect, follow, export, clear and audit chat room history in Redis (reads REDIS_URL and HISTORY_LIMIT).')
+  .showHelpAfterError()
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 1));
+
+program
+  .command('rooms')
+  .description('list rooms with their retained count, last id and last activity')
+  .option('--json', 'one JSON array of {"room","count","lastId","lastActivity"}')
+  .action((opts: { json?: boolean }) => withRedis((ctx) => commands.rooms(ctx, opts)));
+
+program
+  .command('show')
+  .description("print a room's history, oldest first")
+  .argument('<room>', 'room name', room)
+  .option('--limit <n>', 'only the newest N messages', integer)
+  .option('--since <id>', 'only messages after this id', integer)
+  .option('--json', 'one JSON array')
+  .action((name: string, opts: { limit?: number; since?: number; json?: boolean }) =>
+    withRedis((ctx) => commands.show(ctx, name, opts)),
+  );
+
+program
+  .command('tail')
+  .description('print messages live as they are stored, until Ctrl-C')
+  .argument('<room>', 'room name', room)
+  .option('--json', 'one JSON message per line')
+  .action((name: string, opts: { json?: boolean }) =>
+    withRedis(async (ctx) => {
+      const subscriber = await connectSubscriber(loadConfig().redisUrl, { failFast: true });
+      const stop = new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+        subscriber.once('end', () => resolve());
+      });
+      await commands.tail(ctx, subscriber, name, opts, stop, (line) => process.stderr.write(line + '\n'));
+      subscriber.disconnect();
+    }),
+  );
+
+program
+  .command('export')
+  .description("write a room's history as JSON Lines, oldest first")
+  .argument('<room>', 'room name', room)
+  .action((name: string) => withRedis((ctx) => commands.exportRoom(ctx, name)));
+
+program
+  .command('clear')
+  .description("delete a room's history, counter and epoch (clients see the reset)")
+  .argument('<room>', 'room name', room)
+  .option('--yes', 'do not ask')
+  .action((name: string, opts: { yes?: boolean }) =>
+    withRedis(async (ctx) => {
+      if (!opts.yes) {
+        const count = await ctx.redis.llen(`chat:{${name}}:history`);
+        if (!process.stdin.isTTY) throw new Error('refusing to clear without a terminal to ask; pass --yes to confirm.');
+        if (!(await confirm(`Delete the history of ${name} (${count} messages)? Type yes to confirm: `))) {
+          throw new Error('not confirmed; nothing was deleted.');
+        }
+      }
+      const deleted = await commands.clear(ctx, name);
+      ctx.out(`Cleared ${name}: ${deleted} messages deleted.`);
+    }),
+  );
+
+program
+  .command('stats')
+  .description('rooms, messages retained, memory used by the history keys')
+  .option('--json', 'one JSON object')
+  .action((opts: { json?: boolean }) => withRedis((ctx) => commands.stats(ctx, opts)));
+
+program
+  .command('audit')
+  .description("check each room's list: ids contiguous and descending, length, counter, epoch; exit 1 on any finding")
+  .argument('[room]', 'only this room', room)
+  .action((name: string | undefined) =>
+    withRedis(async (ctx) => {
+      const findings = await commands.audit(ctx, name);
+      for (const f of findings) ctx.out(`${f.room}: ${f.problem}`);
+      if (findings.length > 0) throw new Error(`${findings.length} finding${findings.length === 1 ? '' : 's'}.`);
+      ctx.out(name ? `${name}: no findings.` : 'All rooms: no findings.');
+    }),
+  );
+
+program.parseAsync(process.argv).catch((err: unknown) => fail((err as Error).message));

@@ -1,0 +1,184 @@
+import type Redis from 'ioredis';
+import { cidKey, epochKey, historyKey, messageChannel, roomsKey, seqKey } from '../../server/history/keys';
+import type { HistoryStore } from '../../server/history/store';
+import type { Message } from '../../server/protocol';
+import { oneLine, table } from './table';
+
+/** What every subcommand gets: the connection, the store, where to write, and the settings. */
+export interface AdminContext {
+  readonly redis: Redis;
+  readonly store: HistoryStore;
+  readonly historyLimit: number;
+  readonly out: (text: string) => void;
+}
+
+export interface RoomRow {
+  room: string;
+  count: number;
+  lastId: number;
+  lastActivity: string | null;
+}
+
+/** `rooms`: each room with its retained count, last id and last activity. */
+export async function rooms(ctx: AdminContext, opts: { json?: boolean }): Promise<void> {
+  const names = await knownRooms(ctx.redis);
+  const pipeline = ctx.redis.pipeline();
+  for (const room of names) pipeline.llen(historyKey(room)).get(seqKey(room)).zscore(roomsKey, room);
+  const replies = (await pipeline.exec()) ?? [];
+  const rows: RoomRow[] = names.map((room, i) => {
+    const [count, seq, score] = replies.slice(i * 3, i * 3 + 3).map(([, v]) => v);
+    return {
+      room,
+      count: Number(count ?? 0),
+      lastId: Number(seq ?? 0),
+      lastActivity: score ? new Date(Number(score)).toISOString() : null,
+    };
+  });
+  if (opts.json) return ctx.out(JSON.stringify(rows));
+  if (rows.length === 0) return ctx.out('No rooms have history.');
+  ctx.out(
+    table(
+      ['room', 'messages', 'last id', 'last activity'],
+      rows.map((r) => [r.room, String(r.count), String(r.lastId), r.lastActivity ?? '-']),
+    ),
+  );
+}
+
+/** `show ROOM`: history oldest first; `--limit` keeps the newest N, `--since` starts after an id. */
+export async function show(ctx: AdminContext, room: string, opts: { limit?: number; since?: number; json?: boolean }): Promise<void> {
+  const slice = await ctx.store.since(room, opts.since === undefined ? {} : { since: opts.since });
+  let messages = slice.messages.map((m) => JSON.parse(m.json) as Message);
+  if (opts.limit !== undefined) messages = messages.slice(-opts.limit);
+  if (opts.json) return ctx.out(JSON.stringify(messages));
+  if (messages.length === 0) return ctx.out(`No messages in ${room}${opts.since !== undefined ? ` after id ${opts.since}` : ''}.`);
+  ctx.out(table(['id', 'time', 'user', 'text'], messages.map((m) => [String(m.id), new Date(m.ts).toISOString(), m.user, oneLine(m.text)])));
+  if (slice.gap) ctx.out(`(${slice.missed ?? 'some'} older messages after id ${opts.since} are no longer retained)`);
+}
+
+/** `export ROOM`: JSON Lines, oldest first. */
+export async function exportRoom(ctx: AdminContext, room: string): Promise<void> {
+  const slice = await ctx.store.since(room);
+  for (const m of slice.messages) ctx.out(m.json);
+}
+
+/** `tail ROOM`: prints each message as it is stored, until stopped. Resolves when `stop` fires. */
+export async function tail(
+  ctx: AdminContext,
+  subscriber: Redis,
+  room: string,
+  opts: { json?: boolean },
+  stop: Promise<void>,
+  ready: (text: string) => void,
+): Promise<void> {
+  subscriber.on('message', (_channel: string, json: string) => {
+    if (opts.json) return ctx.out(json);
+    const m = JSON.parse(json) as Message;
+    ctx.out(`${m.id}  ${new Date(m.ts).toISOString()}  ${m.user}: ${m.text}`);
+  });
+  await subscriber.subscribe(messageChannel(room));
+  ready(`Following ${room}; Ctrl-C to stop.`);
+  await stop;
+}
+
+/** `clear ROOM`: deletes the history, counter, epoch and cids, so clients see the reset. */
+export async function clear(ctx: AdminContext, room: string): Promise<number> {
+  const cids: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await ctx.redis.scan(cursor, 'MATCH', cidKey(room, '*').replace(/[[\]?]/g, '\\$&'), 'COUNT', 500);
+    cursor = next;
+    cids.push(...keys);
+  } while (cursor !== '0');
+  const count = await ctx.redis.llen(historyKey(room));
+  await ctx.redis.del(historyKey(room), seqKey(room), epochKey(room), ...cids);
+  await ctx.redis.zrem(roomsKey, room);
+  return count;
+}
+
+/** `stats`: rooms, messages retained, memory used by the history keys. */
+export async function stats(ctx: AdminContext, opts: { json?: boolean }): Promise<void> {
+  const names = await knownRooms(ctx.redis);
+  const pipeline = ctx.redis.pipeline();
+  for (const room of names) pipeline.llen(historyKey(room)).memory('USAGE', historyKey(room));
+  const replies = (await pipeline.exec()) ?? [];
+  let messages = 0;
+  let bytes = 0;
+  for (let i = 0; i < replies.length; i += 2) {
+    messages += Number(replies[i]?.[1] ?? 0);
+    bytes += Number(replies[i + 1]?.[1] ?? 0);
+  }
+  const result = { rooms: names.length, messages, historyBytes: bytes };
+  if (opts.json) return ctx.out(JSON.stringify(result));
+  ctx.out(table(['rooms', 'messages retained', 'history memory'], [[String(result.rooms), String(messages), humanBytes(bytes)]]));
+}
+
+/** A problem `audit` found. */
+export interface Finding {
+  room: string;
+  problem: string;
+}
+
+/**
+ * `audit [ROOM]`: each room's list must hold valid messages of that room with contiguous,
+ * descending ids, be no longer than HISTORY_LIMIT, have a counter not behind its newest id,
+ * and have an epoch.
+ */
+export async function audit(ctx: AdminContext, room?: string): Promise<Finding[]> {
+  const names = room ? [room] : await knownRooms(ctx.redis, true);
+  const findings: Finding[] = [];
+  for (const name of names) {
+    const say = (problem: string) => findings.push({ room: name, problem });
+    const [items, seqRaw, epoch] = await Promise.all([
+      ctx.redis.lrange(historyKey(name), 0, -1),
+      ctx.redis.get(seqKey(name)),
+      ctx.redis.get(epochKey(name)),
+    ]);
+    if (items.length === 0 && seqRaw === null && epoch === null) {
+      if (room) say('has no history, counter or epoch');
+      continue;
+    }
+    if (items.length > ctx.historyLimit) say(`holds ${items.length} messages, more than HISTORY_LIMIT ${ctx.historyLimit}`);
+    if (epoch === null) say('has no epoch');
+    const ids: number[] = [];
+    items.forEach((json, i) => {
+      let m: Partial<Message>;
+      try {
+        m = JSON.parse(json) as Partial<Message>;
+      } catch {
+        return say(`entry ${i} is not JSON`);
+      }
+      if (!Number.isInteger(m.id) || typeof m.text !== 'string' || typeof m.user !== 'string' || typeof m.ts !== 'number') {
+        return say(`entry ${i} is not a message (id, user, text, ts)`);
+      }
+      if (m.room !== name) say(`message ${m.id} belongs to room ${JSON.stringify(m.room)}`);
+      if (!json.startsWith(`{"id":${m.id},`)) say(`message ${m.id} is not in canonical form (id first)`);
+      ids.push(m.id!);
+    });
+    for (let i = 1; i < ids.length; i++) {
+      if (ids[i] !== ids[i - 1]! - 1) say(`ids are not contiguous and descending: ${ids[i - 1]} is followed by ${ids[i]}`);
+    }
+    const seq = seqRaw === null ? null : Number(seqRaw);
+    if (ids.length > 0 && (seq === null || seq < ids[0]!)) say(`counter ${seq ?? 'missing'} is behind the newest id ${ids[0]}`);
+  }
+  return findings;
+}
+
+/** Rooms from chat:rooms; with `scan`, also any room that has keys but is missing from it. */
+async function knownRooms(redis: Redis, scan = false): Promise<string[]> {
+  const names = new Set(await redis.zrevrange(roomsKey, 0, -1));
+  if (scan) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', 'chat:{*}:seq', 'COUNT', 500);
+      cursor = next;
+      for (const key of keys) names.add(key.slice('chat:{'.length, -'}:seq'.length));
+    } while (cursor !== '0');
+  }
+  return [...names];
+}
+
+function humanBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
