@@ -31,15 +31,23 @@ export interface LocalRedis {
 }
 
 /**
- * Starts `redis-server` on host:port with its data in `dir` (append-only file on, so history
- * survives a restart) and resolves once it answers.
+ * Starts `redis-server` on host:port with its data in `dir` (append-only file on unless turned
+ * off, so history survives a restart) and resolves once it answers.
  */
-export async function startLocalRedis(host: string, port: number, dir: string): Promise<LocalRedis> {
+export async function startLocalRedis(
+  host: string,
+  port: number,
+  dir: string,
+  options: { appendOnly?: boolean } = {},
+): Promise<LocalRedis> {
   const dataDir = resolve(dir);
   mkdirSync(dataDir, { recursive: true });
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', host, '--dir', dataDir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no'],
+    [
+      '--port', String(port), '--bind', host, '--dir', dataDir,
+      '--appendonly', options.appendOnly === false ? 'no' : 'yes', '--save', '', '--daemonize', 'no',
+    ],
     { stdio: 'ignore' },
   );
   let exited = false;

@@ -31,8 +31,17 @@ interface Seat {
   counted: boolean;
 }
 
+/**
+ * Above this many members in a process, a room's joins and leaves are announced as one
+ * count-only presence frame per second instead of one frame per person: otherwise N people
+ * joining a room cost N² frames.
+ */
+export const PRESENCE_NAMES_LIMIT = 100;
+const PRESENCE_COALESCE_MS = 1000;
+
 interface RoomState {
   readonly room: string;
+  presenceTimer: NodeJS.Timeout | undefined;
   readonly seats: Map<RoomMember, Seat>;
   online: number;
   /** The newest id delivered in this process; the next one from pub/sub must be one more. */
@@ -124,6 +133,9 @@ export class RoomHub {
     if (state.seats.size === 0) {
       this.rooms.delete(room);
       clearTimeout(state.retry);
+      clearTimeout(state.presenceTimer);
+      // The count of a room this process leaves must still drop to 0 for the others.
+      if (state.presenceTimer) this.publishPresence(state, undefined);
       this.options.subscriber
         .unsubscribe(messageChannel(room), presenceChannel(room))
         .catch((err: unknown) => this.log.debug({ err, room }, 'unsubscribe failed'));
@@ -145,6 +157,7 @@ export class RoomHub {
     this.options.subscriber.off('ready', this.onResubscribed);
     const withdrawals = [...this.rooms.values()].map((state) => {
       clearTimeout(state.retry);
+      clearTimeout(state.presenceTimer);
       return this.options.presence.update(state.room, 0, undefined).catch(() => undefined);
     });
     await Promise.all(withdrawals);
@@ -154,6 +167,7 @@ export class RoomHub {
   private openRoom(room: string): RoomState {
     const state: RoomState = {
       room,
+      presenceTimer: undefined,
       seats: new Map(),
       online: 0,
       lastSeenId: undefined,
@@ -272,6 +286,19 @@ export class RoomHub {
   };
 
   private announce(state: RoomState, change: { joined: string } | { left: string }): void {
+    if (state.online > PRESENCE_NAMES_LIMIT || state.presenceTimer) {
+      // A big room: one count-only frame per second carries every change since the last.
+      state.presenceTimer ??= setTimeout(() => {
+        state.presenceTimer = undefined;
+        if (this.closed || this.rooms.get(state.room) !== state) return;
+        this.publishPresence(state, undefined);
+      }, PRESENCE_COALESCE_MS).unref();
+      return;
+    }
+    this.publishPresence(state, change);
+  }
+
+  private publishPresence(state: RoomState, change: { joined: string } | { left: string } | undefined): void {
     this.options.presence
       .update(state.room, state.online, change)
       .catch((err: unknown) => this.log.warn({ err, room: state.room }, 'presence update failed'));

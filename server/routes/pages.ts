@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Router from '@koa/router';
 import type { ParameterizedContext } from 'koa';
@@ -9,8 +9,11 @@ import { validateRoom, validateUser } from '../protocol';
 import type { Presence } from '../rooms/presence';
 import { single } from '../transports/http-input';
 
-/** Found from the sources (tsx) and from any build beside them. */
-const WEB_DIR = join(__dirname, '..', '..', 'web');
+/** Found from the sources (server/routes, run by tsx) and from the build (dist/server/routes). */
+const WEB_DIR =
+  [join(__dirname, '..', '..', 'web'), join(__dirname, '..', '..', '..', 'web')].find((dir) =>
+    existsSync(join(dir, 'templates')),
+  ) ?? join(__dirname, '..', '..', 'web');
 const TRANSPORTS = new Set(['ws', 'sse', 'longpoll', 'poll']);
 const LOBBY_ROOMS = 50;
 
