@@ -68,8 +68,14 @@ export function createApp(services: AppServices): ChatApp {
     maxMessageLength: config.maxMessageLength,
     maxBodyBytes: config.maxFrameBytes,
     onStored: () => metrics.messagesStored.inc(),
+    onRateLimited: () => metrics.rateLimited.inc(),
   });
-  mountLongPoll(http, { hub: services.hub, store: services.store, waitList: app.waitList });
+  mountLongPoll(http, {
+    hub: services.hub,
+    store: services.store,
+    waitList: app.waitList,
+    onHold: (delta) => metrics.connections.inc({ transport: 'longpoll' }, delta),
+  });
   mountSse(http, {
     hub: services.hub,
     streams: app.streams,

@@ -16,13 +16,24 @@ export class Metrics {
   });
   readonly rateLimited = new Counter({
     name: 'chat_rate_limited_total',
-    help: 'Sends refused with rate_limited.',
+    help: 'Sends refused with rate_limited (WebSocket and HTTP).',
     registers: [this.registry],
   });
 
   readonly slowConsumers = new Counter({
     name: 'chat_slow_consumer_closes_total',
     help: 'WebSockets closed with 1013 for falling more than MAX_BUFFERED_BYTES behind.',
+    registers: [this.registry],
+  });
+
+  readonly messagesDelivered = new Counter({
+    name: 'chat_messages_delivered_total',
+    help: 'Messages handed to members of this process (one per member per message).',
+    registers: [this.registry],
+  });
+  readonly redisErrors = new Counter({
+    name: 'chat_redis_errors_total',
+    help: 'Redis connection errors and failed store calls (answered with unavailable).',
     registers: [this.registry],
   });
 

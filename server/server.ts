@@ -28,7 +28,12 @@ export interface RunningServer {
 /** Connects to Redis, builds the app and listens on `config.host:config.port`. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const log = logger.child({ module: 'chat:server' });
-  const onRedisError = throttled((err: Error) => log.warn({ err: err.message }, 'Redis connection error'));
+  const metrics = new Metrics();
+  const logRedisError = throttled((err: Error) => log.warn({ err: err.message }, 'Redis connection error'));
+  const onRedisError = (err: Error) => {
+    metrics.redisErrors.inc();
+    logRedisError(err);
+  };
   let redis: Redis | undefined;
   let subscriber: Redis | undefined;
   try {
@@ -39,11 +44,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     subscriber?.disconnect();
     throw new Error(`Cannot reach Redis at ${config.redisUrl}: ${(err as Error).message}`, { cause: err });
   }
-  const store = new HistoryStore(redis, config.historyLimit);
+  const store = new HistoryStore(redis, config.historyLimit, () => metrics.redisErrors.inc());
   const processId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const presence = new Presence(redis, processId);
-  const hub = new RoomHub({ subscriber, store, presence, logger });
-  const metrics = new Metrics();
+  const hub = new RoomHub({ subscriber, store, presence, logger, onDelivered: (n) => metrics.messagesDelivered.inc(n) });
   const app = createApp({ config, logger, redis, store, hub, metrics, presence });
 
   const http = app.listen(config.port, config.host);

@@ -37,6 +37,8 @@ export class HistoryStore {
   constructor(
     private readonly redis: Redis,
     private readonly historyLimit: number,
+    /** Invoked on every failed Redis call, before it becomes `unavailable` (for /metrics). */
+    private readonly onFailure: (err: unknown) => void = () => {},
   ) {}
 
   /**
@@ -62,6 +64,7 @@ export class HistoryStore {
         CID_TTL_SEC,
       );
     } catch (err) {
+      this.onFailure(err);
       throw unavailable(err, 'The history store is unavailable, so the message was not stored');
     }
     const [stored, json, epoch] = reply;
@@ -89,6 +92,7 @@ export class HistoryStore {
         cursor.epoch ?? '',
       );
     } catch (err) {
+      this.onFailure(err);
       throw unavailable(err);
     }
     const [epoch, last, length, items] = reply;

@@ -60,6 +60,8 @@ export interface RoomHubOptions {
   readonly logger: Logger;
   /** How often this process re-asserts its presence counts. */
   readonly presenceRefreshMs?: number;
+  /** Invoked once per broadcast message with how many members it was handed to (for /metrics). */
+  readonly onDelivered?: (count: number) => void;
 }
 
 /**
@@ -219,6 +221,7 @@ export class RoomHub {
 
   private deliver(state: RoomState, broadcast: Broadcast): void {
     for (const [member, seat] of state.seats) this.deliverTo(member, seat, broadcast);
+    if (broadcast.kind === 'message') this.options.onDelivered?.(state.seats.size);
   }
 
   private deliverTo(member: RoomMember, seat: Seat, broadcast: Broadcast): void {

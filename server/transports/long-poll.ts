@@ -13,6 +13,8 @@ export interface LongPollOptions {
   readonly hub: RoomHub;
   readonly store: HistoryStore;
   readonly waitList: WaitList;
+  /** Invoked with +1 when a request starts being held and -1 when it is answered or dropped. */
+  readonly onHold?: (delta: 1 | -1) => void;
 }
 
 // One answer per broadcast, shared by every waiter it wakes.
@@ -121,7 +123,9 @@ export function mountLongPoll(router: Router, options: LongPollOptions): void {
       empty = await options.hub.join(room, waiter, cursor);
       if (waiter.answer === undefined && !ctx.res.destroyed) {
         release = options.waitList.add(waiter, timeoutSec, () => waiter.finish(pollAnswer(empty!)));
+        options.onHold?.(1);
         await waiter.settled;
+        options.onHold?.(-1);
       }
     } finally {
       release();

@@ -13,6 +13,7 @@ export interface ShortPollOptions {
   readonly maxMessageLength: number;
   readonly maxBodyBytes: number;
   readonly onStored?: () => void;
+  readonly onRateLimited?: () => void;
 }
 
 const ALLOWED_BODY_FIELDS = new Set(['user', 'text', 'cid']);
@@ -45,6 +46,7 @@ export function mountShortPoll(router: Router, options: ShortPollOptions): void 
       cid: validateCid(body.cid),
     };
     if (!options.limiter.take(ctx.ip)) {
+      options.onRateLimited?.();
       throw new ChatError('rate_limited', 'You are sending too fast; wait a moment and resend.');
     }
     const { message, duplicate } = await options.store.append(room, draft);
