@@ -1,5 +1,10 @@
 import { request } from 'node:http';
 
+/** Percent-encodes what a raw request line cannot carry (non-ASCII, spaces), and nothing else. */
+export function encodePath(path: string): string {
+  return path.toWellFormed().replace(/[^\x21-\x7e]+/g, (run: string) => encodeURIComponent(run));
+}
+
 export interface HttpAnswer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -18,7 +23,7 @@ export function http(
 ): Promise<HttpAnswer> {
   const payload = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path: encodeURI(path), agent: false, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, method, path: encodePath(path), agent: false, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (text += d));
@@ -55,7 +60,7 @@ export class SseReader {
   private waiters: Array<() => void> = [];
 
   constructor(port: number, path: string, headers: Record<string, string> = {}) {
-    this.req = request({ host: '127.0.0.1', port, path: encodeURI(path), agent: false, headers }, (res) => {
+    this.req = request({ host: '127.0.0.1', port, path: encodePath(path), agent: false, headers }, (res) => {
       this.status = res.statusCode ?? 0;
       this.headers = res.headers;
       res.setEncoding('utf8');

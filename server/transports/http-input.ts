@@ -31,15 +31,21 @@ export function intQuery(ctx: Context, name: string, min: number, max: number): 
  * the rest), 400 `bad_request` for anything that is not a JSON object.
  */
 export async function readJsonObject(ctx: Context, limitBytes: number): Promise<Record<string, unknown>> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await getRawBody(ctx.req, { limit: limitBytes, encoding: 'utf8', length: ctx.get('content-length') || undefined });
+    bytes = await getRawBody(ctx.req, { limit: limitBytes, length: ctx.get('content-length') || undefined });
   } catch (err) {
     const type = (err as { type?: string }).type;
     if (type === 'entity.too.large') {
       throw new ChatError('too_long', `Request bodies are at most ${limitBytes} bytes.`);
     }
     throw new ChatError('bad_request', 'The request body could not be read.', { cause: err });
+  }
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    throw new ChatError('bad_request', 'The body is not valid UTF-8.');
   }
   let value: unknown;
   try {
@@ -52,6 +58,8 @@ export async function readJsonObject(ctx: Context, limitBytes: number): Promise<
   }
   return value as Record<string, unknown>;
 }
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 export function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
