@@ -27,7 +27,10 @@ export function redisServerInstalled(): boolean {
 export interface LocalRedis {
   readonly url: string;
   readonly dir: string;
+  /** Shuts it down (SIGTERM: it writes what it holds). */
   stop(): Promise<void>;
+  /** Kills it (SIGKILL: a crash). */
+  kill(): Promise<void>;
 }
 
 /**
@@ -38,7 +41,7 @@ export async function startLocalRedis(
   host: string,
   port: number,
   dir: string,
-  options: { appendOnly?: boolean } = {},
+  options: { appendOnly?: boolean; fsyncAlways?: boolean } = {},
 ): Promise<LocalRedis> {
   const dataDir = resolve(dir);
   mkdirSync(dataDir, { recursive: true });
@@ -47,22 +50,25 @@ export async function startLocalRedis(
     [
       '--port', String(port), '--bind', host, '--dir', dataDir,
       '--appendonly', options.appendOnly === false ? 'no' : 'yes', '--save', '', '--daemonize', 'no',
+      '--appendfsync', options.fsyncAlways ? 'always' : 'everysec',
     ],
     { stdio: 'ignore' },
   );
   let exited = false;
   child.once('exit', () => (exited = true));
+  const end = (signal: NodeJS.Signals) =>
+    new Promise<void>((done) => {
+      if (exited) return done();
+      child.once('exit', () => done());
+      child.kill(signal);
+    });
   for (let i = 0; i < 100 && !exited; i++) {
     if (await redisAnswers(host, port, 200)) {
       return {
         url: `redis://${host}:${port}`,
         dir: dataDir,
-        stop: () =>
-          new Promise<void>((done) => {
-            if (exited) return done();
-            child.once('exit', () => done());
-            child.kill('SIGTERM');
-          }),
+        stop: () => end('SIGTERM'),
+        kill: () => end('SIGKILL'),
       };
     }
     await new Promise((r) => setTimeout(r, 50));
