@@ -1,5 +1,6 @@
 import Redis from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { historyKey } from '../server/history/keys';
 
 /**
  * The baseline: a bare `ws` broadcast server with no Redis on the send path. Each text it
@@ -22,7 +23,7 @@ wss.on('connection', async (socket, req) => {
     for (const client of clients) client.send(frame);
   });
   if (redis && req.url?.includes('history')) {
-    const items = await redis.lrange('chat:{bench-join}:history', 0, -1);
+    const items = await redis.lrange(historyKey('bench-join'), 0, -1);
     socket.send(`{"type":"history","room":"bench-join","messages":[${items.reverse().join(',')}],"gap":false}`);
   }
 });

@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { startLocalRedis, type LocalRedis } from '../server/local-redis';
+import { freePort } from './lib/free-port';
+import { prng } from './lib/prng';
 
 /**
  * The chaos run behind the delivery guarantees: receivers on all four transports, spread over
@@ -56,26 +57,6 @@ interface Message {
 const ROOT = join(__dirname, '..');
 const ROOM = 'chaos';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** One receiver's view of the room, checked as it goes. */
 class Tracker {

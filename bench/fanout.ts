@@ -1,11 +1,12 @@
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import Redis from 'ioredis';
+import { historyKey } from '../server/history/keys';
 import { startLocalRedis, type LocalRedis } from '../server/local-redis';
+import { freePort } from './lib/free-port';
 import type { Job } from './load';
 import { runTransports } from './transports';
 
@@ -17,15 +18,6 @@ import { runTransports } from './transports';
 
 const ROOT = join(__dirname, '..');
 const children = new Set<ChildProcess>();
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface ServerHandle {
   port: number;
@@ -228,7 +220,7 @@ async function joins(redisUrl: string): Promise<void> {
       }),
   );
   for (let i = 0; i < 100; i++) seedSocket.send(`history message number ${i} with some ordinary chat text`);
-  while ((await client.llen('chat:{bench-join}:history')) < 100) await new Promise((r) => setTimeout(r, 20));
+  while ((await client.llen(historyKey('bench-join'))) < 100) await new Promise((r) => setTimeout(r, 20));
   seedSocket.close();
   type JoinResult = { joinMs: { p50: number; p99: number; max: number } };
   const oursResult = await runLoad<JoinResult>({ mode: 'join', url: `ws://127.0.0.1:${ours.port}/ws/bench-join`, serverPid: ours.pid, joins: 200 });

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import type Redis from 'ioredis';
 import { loadConfig } from '../server/config';
+import { historyKey } from '../server/history/keys';
 import { HistoryStore } from '../server/history/store';
 import { validateRoom } from '../server/protocol';
 import { connectCommandClient, connectSubscriber } from '../server/redis';
@@ -125,7 +126,7 @@ program
   .action((name: string, opts: { yes?: boolean }) =>
     withRedis(async (ctx) => {
       if (!opts.yes) {
-        const count = await ctx.redis.llen(`chat:{${name}}:history`);
+        const count = await ctx.redis.llen(historyKey(name));
         if (!process.stdin.isTTY) throw new Error('refusing to clear without a terminal to ask; pass --yes to confirm.');
         if (!(await confirm(`Delete the history of ${name} (${count} messages)? Type yes to confirm: `))) {
           throw new Error('not confirmed; nothing was deleted.');

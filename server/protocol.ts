@@ -159,8 +159,13 @@ export function parseClientFrame(raw: string): ParsedFrame {
       'bad_request',
       'A command is {"type":"message","text":"…","cid":"…"}: cid is optional and no other field is allowed.',
     ),
-    cid: typeof cid === 'string' && cid.length <= MAX_CID_LENGTH ? cid : undefined,
+    cid: echoableCid(cid),
   };
+}
+
+/** The cid to name in an error frame: the client's own, when it is a string short enough to echo. */
+export function echoableCid(cid: unknown): string | undefined {
+  return typeof cid === 'string' && cid.length <= MAX_CID_LENGTH ? cid : undefined;
 }
 
 /** Reads the id of a stored message from its canonical JSON without parsing it all. */

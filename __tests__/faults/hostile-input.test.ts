@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { prng } from '../../bench/lib/prng';
 import type { RunningServer } from '../../server/server';
 import { http } from '../helpers/http';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server';
@@ -17,18 +18,6 @@ afterAll(async () => {
   await stopServers();
   await redis.stop();
 });
-
-/** A small deterministic PRNG, so a failing fuzz run can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Checks that the room still works for a bystander: a message goes round. */
 async function roomStillWorks(room: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { epochKey, historyKey, seqKey } from '../../server/history/keys';
 import type { RunningServer } from '../../server/server';
 import { http, SseReader } from '../helpers/http';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server';
@@ -97,7 +98,7 @@ describe('a Redis outage', () => {
     await server.store.append('r', { user: 'u', text: 'old world' });
     await member.waitFor((f) => f.type === 'message');
     const epoch = member.frames[0]!.epoch;
-    await redis.client().del('chat:{r}:history', 'chat:{r}:seq', 'chat:{r}:epoch');
+    await redis.client().del(historyKey('r'), seqKey('r'), epochKey('r'));
     await server.store.append('r', { user: 'u', text: 'new world' });
     const resync = await member.waitFor((f) => f.type === 'history' && f.epoch !== epoch);
     expect(resync).toMatchObject({ gap: true });

@@ -1,5 +1,14 @@
 import type Redis from 'ioredis';
-import { cidKey, epochKey, historyKey, messageChannel, roomsKey, seqKey } from '../../server/history/keys';
+import {
+  SEQ_KEY_PATTERN,
+  cidKey,
+  epochKey,
+  historyKey,
+  messageChannel,
+  roomOfSeqKey,
+  roomsKey,
+  seqKey,
+} from '../../server/history/keys';
 import type { HistoryStore } from '../../server/history/store';
 import type { Message } from '../../server/protocol';
 import { oneLine, table } from './table';
@@ -169,9 +178,9 @@ async function knownRooms(redis: Redis, scan = false): Promise<string[]> {
   if (scan) {
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', 'chat:{*}:seq', 'COUNT', 500);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', SEQ_KEY_PATTERN, 'COUNT', 500);
       cursor = next;
-      for (const key of keys) names.add(key.slice('chat:{'.length, -'}:seq'.length));
+      for (const key of keys) names.add(roomOfSeqKey(key));
     } while (cursor !== '0');
   }
   return [...names];

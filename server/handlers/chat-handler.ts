@@ -2,6 +2,7 @@ import { ChatError } from '../errors';
 import type { HistorySlice, HistoryStore } from '../history/store';
 import { historyFrame } from '../frames';
 import {
+  echoableCid,
   parseClientFrame,
   parseCursor,
   validateCid,
@@ -91,7 +92,7 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
       if (cid !== undefined && !this.closed) this.writeMessage(`{"type":"ack","cid":${JSON.stringify(cid)},"id":${message.id}}`);
     } catch (err) {
       if (!(err instanceof ChatError)) throw err;
-      this.writeError(err, cid ?? safeCid(parsed.command.cid));
+      this.writeError(err, cid ?? echoableCid(parsed.command.cid));
     }
   }
 
@@ -121,8 +122,4 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
 
 function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-function safeCid(cid: unknown): string | undefined {
-  return typeof cid === 'string' && cid.length <= 64 ? cid : undefined;
 }

@@ -34,5 +34,9 @@ export function roomOfChannel(channel: string): { room: string; kind: 'message' 
   return { room: m[1]!, kind: m[2] ? 'presence' : 'message' };
 }
 
+/** A SCAN pattern that finds every room's counter, and the room a matching key belongs to. */
+export const SEQ_KEY_PATTERN = 'chat:{*}:seq';
+export const roomOfSeqKey = (key: string): string => key.slice('chat:{'.length, -'}:seq'.length);
+
 /** How long a cid is remembered. */
 export const CID_TTL_SEC = 600;

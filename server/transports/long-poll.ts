@@ -56,6 +56,7 @@ const BUCKET_MS = 250;
  */
 export class WaitList {
   private readonly buckets = new Map<number, Set<PollWaiter>>();
+  private readonly timeouts = new Map<PollWaiter, () => void>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly now: () => number = Date.now) {
@@ -85,8 +86,6 @@ export class WaitList {
     clearInterval(this.timer);
     for (const onTimeout of [...this.timeouts.values()]) onTimeout();
   }
-
-  private readonly timeouts = new Map<PollWaiter, () => void>();
 
   private sweep(): void {
     const nowSlot = this.now() / BUCKET_MS;
