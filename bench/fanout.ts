@@ -153,9 +153,10 @@ async function main(): Promise<void> {
     .option('--seconds <n>', 'measured seconds per run', (v) => Number(v), 10)
     .option('--saturate', 'raise the rate until p99 passes 250 ms or a message is lost')
     .option('--transports', 'compare WebSocket, SSE, long polling and short polling on one room')
-    .option('--quick', 'only the 1000 × 50/s comparison')
+    .option('--only <scenarios>', 'a comma-separated subset of: 50, 100, join, idle', (v) => v.split(','))
     .parse()
-    .opts<{ clients: number; seconds: number; saturate?: boolean; transports?: boolean; quick?: boolean }>();
+    .opts<{ clients: number; seconds: number; saturate?: boolean; transports?: boolean; only?: string[] }>();
+  const wanted = (scenario: string) => !opts.only || opts.only.includes(scenario);
 
   execSync('npm run -s build', { cwd: ROOT, stdio: 'inherit' });
   const dir = mkdtempSync(join(tmpdir(), 'chat-bench-'));
@@ -172,13 +173,16 @@ async function main(): Promise<void> {
       await saturate(redis.url, opts.clients);
       return;
     }
-    const a = await fanoutPair(redis.url, opts.clients, 1, 50, opts.seconds);
-    printFanout(`${opts.clients} clients × 50 messages/s, 1 sender`, a.ours, a.base);
-    if (opts.quick) return;
-    const b = await fanoutPair(redis.url, opts.clients, 5, 100, opts.seconds);
-    printFanout(`${opts.clients} clients × 100 messages/s, 5 senders`, b.ours, b.base);
-    await joins(redis.url);
-    await idleMemory(redis.url);
+    if (wanted('50')) {
+      const a = await fanoutPair(redis.url, opts.clients, 1, 50, opts.seconds);
+      printFanout(`${opts.clients} clients × 50 messages/s, 1 sender`, a.ours, a.base);
+    }
+    if (wanted('100')) {
+      const b = await fanoutPair(redis.url, opts.clients, 5, 100, opts.seconds);
+      printFanout(`${opts.clients} clients × 100 messages/s, 5 senders`, b.ours, b.base);
+    }
+    if (wanted('join')) await joins(redis.url);
+    if (wanted('idle')) await idleMemory(redis.url);
   } finally {
     for (const child of children) child.kill('SIGKILL');
     await redis?.stop();

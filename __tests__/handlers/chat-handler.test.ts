@@ -267,6 +267,23 @@ describe('ChatSocketHandler: limits', () => {
   }, 60_000);
 });
 
+describe('ChatSocketHandler: origins', () => {
+  it('lets in only the origins in ALLOWED_ORIGINS, and clients that send no Origin', async () => {
+    const guarded = await startChatServer(redis.url, { ALLOWED_ORIGINS: 'https://chat.example,https://m.chat.example' });
+    await TestClient.join(roomUrl(guarded, 'o'), { origin: 'https://chat.example' });
+    await TestClient.join(roomUrl(guarded, 'o'), { origin: 'https://m.chat.example' });
+    await TestClient.join(roomUrl(guarded, 'o'));
+    const hijacker = new TestClient(roomUrl(guarded, 'o'), { origin: 'https://evil.example' });
+    expect(await hijacker.closed).toEqual({ code: 1008, reason: 'origin not allowed' });
+    expect(hijacker.frames).toEqual([]);
+    // Its own origin is no longer implied once origins are listed.
+    const own = new TestClient(roomUrl(guarded, 'o'), { origin: `http://127.0.0.1:${guarded.port}` });
+    expect((await own.closed).code).toBe(1008);
+    await closeClients();
+    await guarded.close();
+  });
+});
+
 describe('ChatSocketHandler: shutdown', () => {
   it('closes members with 1001 when the server stops', async () => {
     const doomed = await startChatServer(redis.url);

@@ -42,7 +42,7 @@ const TERMINATE_AFTER_MS = 2000;
 export abstract class WebSocketHandler {
   /** False once a heartbeat ping went unanswered; the heartbeat then terminates the socket. */
   isAlive = true;
-  protected readonly log: Logger;
+  private logger: Logger | undefined;
   private chain: Promise<void> = Promise.resolve();
   /** Set when this side closed: queued messages are dropped. A peer's close lets them finish. */
   private closing = false;
@@ -51,8 +51,11 @@ export abstract class WebSocketHandler {
     readonly socket: WebSocket,
     readonly request: HandlerRequest,
     protected readonly settings: HandlerSettings,
-  ) {
-    this.log = settings.logger.child({ module: 'chat:ws', handler: new.target.name });
+  ) {}
+
+  /** This handler's logger, made on first use: most connections never log, and 10,000 child loggers cost memory. */
+  protected get log(): Logger {
+    return (this.logger ??= this.settings.logger.child({ module: 'chat:ws', handler: this.constructor.name }));
   }
 
   /** Invoked when the connection opens, before any message. May be async: messages wait for it. */
