@@ -251,13 +251,7 @@ export class RoomHub {
       const slice = await this.options.store.since(state.room, { since: state.lastSeenId, epoch: state.epoch });
       if (slice.gap) {
         this.log.warn({ room: state.room, missed: slice.missed }, 'resynchronizing a room with a gap');
-        state.epoch = slice.epoch;
-        state.lastSeenId = slice.last;
-        for (const [member, seat] of state.seats) {
-          if (seat.held) continue;
-          seat.lastId = slice.messages.at(-1)?.id ?? slice.last;
-          this.safely(() => member.deliverHistory(slice));
-        }
+        this.resync(state, slice);
       } else {
         for (const message of slice.messages) {
           if (message.id <= (state.lastSeenId ?? 0)) continue;
@@ -282,6 +276,29 @@ export class RoomHub {
     const backlog = state.backlog;
     state.backlog = [];
     for (const payload of backlog) this.receive(state, payload, true);
+  }
+
+  /**
+   * Hands each member its own view of a gap: the slice was read from this process's cursor, but
+   * a member that joined since may be further along (it holds some of these messages already).
+   */
+  private resync(state: RoomState, slice: HistorySlice): void {
+    const reset = state.epoch !== undefined && slice.epoch !== state.epoch;
+    state.epoch = slice.epoch;
+    state.lastSeenId = slice.last;
+    const oldest = slice.messages[0]?.id ?? slice.last + 1;
+    const broadcasts = slice.messages.map((m) => new Broadcast('message', state.room, m.json, m.id, slice.epoch));
+    for (const [member, seat] of state.seats) {
+      if (seat.held) continue;
+      if (!reset && seat.lastId >= oldest - 1) {
+        // Not behind the gap: only the messages it lacks, in order.
+        for (const broadcast of broadcasts) this.deliverTo(member, seat, broadcast);
+        continue;
+      }
+      const own: HistorySlice = reset ? slice : { ...slice, missed: oldest - 1 - seat.lastId };
+      seat.lastId = slice.messages.at(-1)?.id ?? slice.last;
+      this.safely(() => member.deliverHistory(own));
+    }
   }
 
   private readonly onResubscribed = (): void => {

@@ -1,0 +1,99 @@
+import type Redis from 'ioredis';
+import { messageChannel } from '../../server/history/keys';
+import { HistoryStore, type HistorySlice } from '../../server/history/store';
+import { createLogger } from '../../server/logger';
+import { connectCommandClient, connectSubscriber } from '../../server/redis';
+import type { Broadcast } from '../../server/rooms/broadcast';
+import { RoomHub, type RoomMember } from '../../server/rooms/hub';
+import { Presence } from '../../server/rooms/presence';
+import { startTestRedis, type TestRedis } from '../helpers/redis-server';
+
+let redis: TestRedis;
+let client: Redis;
+let subscriber: Redis;
+let store: HistoryStore;
+let hub: RoomHub;
+
+/** A member that writes down what it is given. */
+class Recorder implements RoomMember {
+  readonly histories: HistorySlice[] = [];
+  readonly ids: number[] = [];
+  constructor(readonly name?: string) {}
+  deliverHistory(slice: HistorySlice): void {
+    this.histories.push(slice);
+    this.ids.push(...slice.messages.map((m) => m.id));
+  }
+  deliverMessage(b: Broadcast): void {
+    this.ids.push(b.id);
+  }
+  deliverPresence(): void {}
+}
+
+const until = async (check: () => boolean) => {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > 5000) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+beforeEach(async () => {
+  redis = await startTestRedis();
+  client = await connectCommandClient(redis.url);
+  subscriber = await connectSubscriber(redis.url);
+  store = new HistoryStore(client, 5);
+  hub = new RoomHub({ subscriber, store, presence: new Presence(client, 'test'), logger: createLogger('silent') });
+});
+afterEach(async () => {
+  await hub.close();
+  client.disconnect();
+  subscriber.disconnect();
+  await redis.stop();
+});
+
+describe('RoomHub#join(room, member, cursor)', () => {
+  it('hands live messages to members in id order, never one they hold', async () => {
+    const a = new Recorder('a');
+    await hub.join('r', a, {});
+    for (let i = 0; i < 3; i++) await store.append('r', { user: 'u', text: `m${i}` });
+    await until(() => a.ids.length === 3);
+    expect(a.ids).toEqual([1, 2, 3]);
+  });
+});
+
+describe('RoomHub repair after pub/sub lost messages', () => {
+  it('gives each member its own view of a gap: the one behind gets the gap, the one ahead only what it lacks', async () => {
+    const behind = new Recorder('behind');
+    await hub.join('r', behind, {});
+    // Pub/sub loses everything published while we are not subscribed.
+    await subscriber.unsubscribe(messageChannel('r'));
+    for (let i = 1; i <= 8; i++) await store.append('r', { user: 'u', text: `m${i}` });
+    // A member joins meanwhile and is up to date from the list (ids 4..8 are retained).
+    const ahead = new Recorder('ahead');
+    await hub.join('r', ahead, {});
+    expect(ahead.ids).toEqual([4, 5, 6, 7, 8]);
+
+    await subscriber.subscribe(messageChannel('r'));
+    subscriber.emit('ready'); // what ioredis emits after it resubscribed
+    await until(() => behind.histories.length === 2);
+    await store.append('r', { user: 'u', text: 'm9' });
+    await until(() => behind.ids.includes(9) && ahead.ids.includes(9));
+
+    expect(behind.histories[1]).toMatchObject({ gap: true, missed: 3 });
+    expect(behind.ids).toEqual([4, 5, 6, 7, 8, 9]);
+    expect(ahead.histories).toHaveLength(1);
+    expect(ahead.ids).toEqual([4, 5, 6, 7, 8, 9]);
+  });
+
+  it('repairs a lost message without a gap when the list still holds it', async () => {
+    const a = new Recorder('a');
+    await hub.join('r', a, {});
+    await subscriber.unsubscribe(messageChannel('r'));
+    await store.append('r', { user: 'u', text: 'lost in pub/sub' });
+    await subscriber.subscribe(messageChannel('r'));
+    await store.append('r', { user: 'u', text: 'arrives' });
+    await until(() => a.ids.length === 2);
+    expect(a.ids).toEqual([1, 2]);
+    expect(a.histories).toHaveLength(1);
+  });
+});
