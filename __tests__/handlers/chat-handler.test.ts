@@ -285,6 +285,22 @@ describe('ChatSocketHandler: origins', () => {
 });
 
 describe('ChatSocketHandler: shutdown', () => {
+  it('lets stores in flight finish before Redis is quit, so nothing acknowledged is lost', async () => {
+    const doomed = await startChatServer(redis.url);
+    const room = newRoom();
+    const sender = await join(room, { name: 'last-words' }, doomed);
+    for (let i = 0; i < 50; i++) sender.send({ type: 'message', text: `w${i}`, cid: `w${i}` });
+    await sender.waitFor((f) => f.type === 'ack');
+    await doomed.close();
+    expect((await sender.closed).code).toBe(1001);
+    const stored = (await redis.client().lrange(historyKey(room), 0, -1)).map((j) => JSON.parse(j).cid as string);
+    const acked = sender.ofType('ack').map((f) => f.cid as string);
+    expect(acked.length).toBeGreaterThan(0);
+    for (const cid of acked) expect(stored).toContain(cid);
+    // The one being stored when the server stopped was stored, not cut off with unavailable.
+    expect(sender.ofType('error')).toEqual([]);
+  });
+
   it('closes members with 1001 when the server stops', async () => {
     const doomed = await startChatServer(redis.url);
     const client = await join(newRoom(), {}, doomed);
