@@ -1,7 +1,8 @@
 import type { RunningServer } from '../../server/server';
 import { historyKey } from '../../server/history/keys';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server';
-import { roomUrl, startChatServer, stopServers } from '../helpers/start-server';
+import { withChatServer } from '../helpers/chat-fixture';
+import type { TestRedis } from '../helpers/redis-server';
+import { roomUrl, startChatServer } from '../helpers/start-server';
 import { closeClients, TestClient, type Frame } from '../helpers/ws-client';
 
 let redis: TestRedis;
@@ -9,17 +10,13 @@ let server: RunningServer;
 let roomNo = 0;
 const newRoom = () => `room-${++roomNo}`;
 
-beforeAll(async () => {
-  redis = await startTestRedis();
-  server = await startChatServer(redis.url, { RATE_LIMIT: '0' });
+withChatServer({}, (r, s) => {
+  redis = r;
+  server = s;
 });
 afterEach(async () => {
   await closeClients();
   await redis.flush();
-});
-afterAll(async () => {
-  await stopServers();
-  await redis.stop();
 });
 
 const join = (room: string, query: Record<string, string | number> = {}, on = server) =>

@@ -1,21 +1,13 @@
 import type { RunningServer } from '../../server/server';
 import { http, SseReader } from '../helpers/http';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server';
-import { roomUrl, startChatServer, stopServers } from '../helpers/start-server';
+import { withChatServer } from '../helpers/chat-fixture';
+import { roomUrl } from '../helpers/start-server';
 import { closeClients, TestClient } from '../helpers/ws-client';
 
-let redis: TestRedis;
 let server: RunningServer;
 
-beforeAll(async () => {
-  redis = await startTestRedis();
-  server = await startChatServer(redis.url, { RATE_LIMIT: '0' });
-});
+withChatServer({}, (_redis, s) => (server = s));
 afterEach(closeClients);
-afterAll(async () => {
-  await stopServers();
-  await redis.stop();
-});
 
 type Seen = Array<{ id: number; text: string }>;
 

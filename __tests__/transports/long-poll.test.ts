@@ -1,21 +1,17 @@
 import type { RunningServer } from '../../server/server';
 import { http } from '../helpers/http';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server';
-import { startChatServer, stopServers } from '../helpers/start-server';
+import { withChatServer } from '../helpers/chat-fixture';
+import type { TestRedis } from '../helpers/redis-server';
 import { request } from 'node:http';
 
 let redis: TestRedis;
 let server: RunningServer;
 
-beforeAll(async () => {
-  redis = await startTestRedis();
-  server = await startChatServer(redis.url, { RATE_LIMIT: '0' });
+withChatServer({}, (r, s) => {
+  redis = r;
+  server = s;
 });
 afterEach(() => redis.flush());
-afterAll(async () => {
-  await stopServers();
-  await redis.stop();
-});
 
 const poll = (room: string, query: string) => http(server.port, 'GET', `/api/rooms/${room}/poll?${query}`);
 const members = () => [...server.hub.memberCounts().values()].reduce((a, b) => a + b, 0);

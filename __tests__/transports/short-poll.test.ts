@@ -1,21 +1,18 @@
 import type { RunningServer } from '../../server/server';
 import { historyKey } from '../../server/history/keys';
 import { http } from '../helpers/http';
+import { withChatServer } from '../helpers/chat-fixture';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server';
-import { startChatServer, stopServers } from '../helpers/start-server';
+import { startChatServer } from '../helpers/start-server';
 
 let redis: TestRedis;
 let server: RunningServer;
 
-beforeAll(async () => {
-  redis = await startTestRedis();
-  server = await startChatServer(redis.url, { RATE_LIMIT: '0' });
+withChatServer({}, (r, s) => {
+  redis = r;
+  server = s;
 });
 afterEach(() => redis.flush());
-afterAll(async () => {
-  await stopServers();
-  await redis.stop();
-});
 
 const get = (path: string) => http(server.port, 'GET', path);
 const post = (room: string, body: unknown, headers?: Record<string, string>) =>

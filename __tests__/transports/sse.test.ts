@@ -2,24 +2,21 @@ import { EventSource } from 'eventsource';
 import type { RunningServer } from '../../server/server';
 import { sseCursor } from '../../server/transports/sse';
 import { SseReader } from '../helpers/http';
+import { withChatServer } from '../helpers/chat-fixture';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server';
-import { startChatServer, stopServers } from '../helpers/start-server';
+import { startChatServer } from '../helpers/start-server';
 
 let redis: TestRedis;
 let server: RunningServer;
 const readers: SseReader[] = [];
 
-beforeAll(async () => {
-  redis = await startTestRedis();
-  server = await startChatServer(redis.url, { RATE_LIMIT: '0' });
+withChatServer({}, (r, s) => {
+  redis = r;
+  server = s;
 });
 afterEach(async () => {
   for (const r of readers.splice(0)) r.close();
   await redis.flush();
-});
-afterAll(async () => {
-  await stopServers();
-  await redis.stop();
 });
 
 function open(path: string, headers: Record<string, string> = {}): SseReader {
