@@ -94,7 +94,7 @@ export async function clear(ctx: AdminContext, room: string): Promise<number> {
   const cids: string[] = [];
   let cursor = '0';
   do {
-    const [next, keys] = await ctx.redis.scan(cursor, 'MATCH', cidKey(room, '*').replace(/[[\]?]/g, '\\$&'), 'COUNT', 500);
+    const [next, keys] = await ctx.redis.scan(cursor, 'MATCH', cidKey(room, '*'), 'COUNT', 500);
     cursor = next;
     cids.push(...keys);
   } while (cursor !== '0');

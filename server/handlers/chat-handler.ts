@@ -1,19 +1,11 @@
 import { ChatError } from '../errors';
 import type { HistorySlice, HistoryStore } from '../history/store';
 import { historyFrame } from '../frames';
-import {
-  echoableCid,
-  parseClientFrame,
-  parseCursor,
-  validateCid,
-  validateRoom,
-  validateText,
-  validateUser,
-  type Cursor,
-} from '../protocol';
+import { echoableCid, parseClientFrame, validateCid, validateText, validateUser, type Cursor } from '../protocol';
 import { TokenBucket } from '../rate-limit';
 import type { Broadcast } from '../rooms/broadcast';
 import type { RoomHub, RoomMember } from '../rooms/hub';
+import { cursorQuery, roomParam, single } from '../transports/request-input';
 import { prepareTextFrame, type PreparedFrame } from '../transports/ws-frame';
 import { WebSocketHandler, type HandlerRequest, type HandlerSettings } from './websocket-handler';
 
@@ -38,7 +30,6 @@ const presenceFrame = (b: Broadcast): PreparedFrame => prepareTextFrame(b.json);
 export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
   room = '';
   name = '';
-  private joined = false;
   private readonly bucket: TokenBucket;
 
   constructor(
@@ -54,9 +45,9 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
   override async open(): Promise<void> {
     let cursor: Cursor;
     try {
-      this.room = validateRoom(this.request.params.room);
+      this.room = roomParam(this.request);
       this.name = validateUser(single(this.request.query.name));
-      cursor = parseCursor(single(this.request.query.since), single(this.request.query.epoch));
+      cursor = cursorQuery(this.request);
     } catch (err) {
       if (!(err instanceof ChatError)) throw err;
       this.writeError(err);
@@ -65,7 +56,6 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
     }
     try {
       await this.services.hub.join(this.room, this, cursor);
-      this.joined = true;
     } catch (err) {
       if (!(err instanceof ChatError)) throw err;
       this.writeError(err);
@@ -97,7 +87,8 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
   }
 
   override onClose(): void {
-    if (this.joined) this.services.hub.leave(this.room, this);
+    // A no-op for a socket that never joined (bad input, or the store was down).
+    this.services.hub.leave(this.room, this);
   }
 
   deliverHistory(slice: HistorySlice): void {
@@ -118,8 +109,4 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
     if (cid !== undefined) frame.cid = cid;
     this.writeMessage(frame);
   }
-}
-
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }

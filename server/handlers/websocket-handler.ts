@@ -156,7 +156,7 @@ export abstract class WebSocketHandler {
     });
     socket.on('pong', () => {
       this.isAlive = true;
-      this.safely(() => this.onPong());
+      void this.runHook(() => this.onPong());
     });
     socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
     socket.once('close', (code, reason) => {
@@ -184,12 +184,4 @@ export abstract class WebSocketHandler {
     }
   }
 
-  private safely(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.log.error({ err }, 'a handler hook threw; closing its socket');
-      this.close(1011, 'internal error');
-    }
-  }
 }

@@ -109,7 +109,8 @@ export class RoomHub {
     if (state.seats.get(member) !== seat) return slice; // left while joining
     state.epoch ??= slice.epoch;
     state.lastSeenId ??= slice.last;
-    seat.lastId = slice.messages.at(-1)?.id ?? slice.last;
+    // The slice holds the newest messages, so its last id is the room's counter.
+    seat.lastId = slice.last;
     member.deliverHistory(slice);
     const held = seat.held ?? [];
     seat.held = null;
@@ -229,16 +230,11 @@ export class RoomHub {
       seat.held.push(broadcast);
       return;
     }
-    try {
-      if (broadcast.kind === 'presence') {
-        member.deliverPresence(broadcast);
-      } else if (broadcast.id > seat.lastId) {
-        seat.lastId = broadcast.id;
-        member.deliverMessage(broadcast);
-      }
-    } catch (err) {
-      // One broken member never stops the fan-out.
-      this.log.error({ err }, 'a member failed to take a broadcast');
+    if (broadcast.kind === 'presence') {
+      this.guard(() => member.deliverPresence(broadcast));
+    } else if (broadcast.id > seat.lastId) {
+      seat.lastId = broadcast.id;
+      this.guard(() => member.deliverMessage(broadcast));
     }
   }
 
@@ -296,8 +292,8 @@ export class RoomHub {
         continue;
       }
       const own: HistorySlice = reset ? slice : { ...slice, missed: oldest - 1 - seat.lastId };
-      seat.lastId = slice.messages.at(-1)?.id ?? slice.last;
-      this.safely(() => member.deliverHistory(own));
+      seat.lastId = slice.last;
+      this.guard(() => member.deliverHistory(own));
     }
   }
 
@@ -332,11 +328,12 @@ export class RoomHub {
       .catch((err: unknown) => this.log.debug({ err }, 'presence refresh failed'));
   }
 
-  private safely(fn: () => void): void {
+  /** One broken member never stops the fan-out. */
+  private guard(fn: () => void): void {
     try {
       fn();
     } catch (err) {
-      this.log.error({ err }, 'a member failed to take a resync');
+      this.log.error({ err }, 'a member failed to take a broadcast');
     }
   }
 }

@@ -7,7 +7,7 @@ import { ChatError } from '../errors';
 import type { HistoryStore } from '../history/store';
 import { validateRoom, validateUser } from '../protocol';
 import type { Presence } from '../rooms/presence';
-import { single } from '../transports/http-input';
+import { single } from '../transports/request-input';
 
 /** Found from the sources (server/routes, run by tsx) and from the build (dist/server/routes). */
 const WEB_DIR =

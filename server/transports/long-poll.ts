@@ -4,7 +4,7 @@ import { pollAnswer, pollAnswerForMessage } from '../frames';
 import type { HistorySlice, HistoryStore } from '../history/store';
 import type { Broadcast, Encoder } from '../rooms/broadcast';
 import type { RoomHub, RoomMember } from '../rooms/hub';
-import { cursorQuery, intQuery, roomParam } from './http-input';
+import { cursorQuery, intQuery, roomParam } from './request-input';
 
 export const DEFAULT_POLL_TIMEOUT_SEC = 25;
 export const MAX_POLL_TIMEOUT_SEC = 60;

@@ -4,7 +4,7 @@ import { pollAnswer } from '../frames';
 import type { HistoryStore } from '../history/store';
 import { validateCid, validateText, validateUser } from '../protocol';
 import type { KeyedRateLimiter } from '../rate-limit';
-import { cursorQuery, intQuery, readJsonObject, roomParam } from './http-input';
+import { cursorQuery, intQuery, readJsonObject, roomParam } from './request-input';
 
 export interface ShortPollOptions {
   readonly store: HistoryStore;

@@ -5,7 +5,7 @@ import type { HistorySlice } from '../history/store';
 import { parseCursor, validateUser, type Cursor } from '../protocol';
 import type { Broadcast, Encoder } from '../rooms/broadcast';
 import type { RoomHub, RoomMember } from '../rooms/hub';
-import { cursorQuery, roomParam, single } from './http-input';
+import { cursorQuery, roomParam, single } from './request-input';
 
 export const SSE_RETRY_MS = 3000;
 export const SSE_PING_MS = 15_000;
@@ -18,8 +18,12 @@ export interface SseOptions {
   readonly onClose?: () => void;
 }
 
+/** A message as an SSE event; its id is the cursor `EPOCH:ID` that Last-Event-ID brings back. */
+const messageEventText = (epoch: string, id: number, json: string): string =>
+  `id: ${epoch}:${id}\nevent: message\ndata: ${json}\n\n`;
+
 // Each event is encoded once per process and written as the same bytes to every stream.
-const messageEvent: Encoder<Buffer> = (b) => Buffer.from(`id: ${b.epoch}:${b.id}\nevent: message\ndata: ${b.json}\n\n`);
+const messageEvent: Encoder<Buffer> = (b) => Buffer.from(messageEventText(b.epoch, b.id, b.json));
 const presenceEvent: Encoder<Buffer> = (b) => Buffer.from(`event: presence\ndata: ${b.json}\n\n`);
 
 /** One Server-Sent Events stream as a room member. */
@@ -33,7 +37,7 @@ class SseStream implements RoomMember {
   deliverHistory(slice: HistorySlice): void {
     let out = '';
     if (slice.gap) out += `event: gap\ndata: {"missed":${slice.missed ?? 'null'},"epoch":${JSON.stringify(slice.epoch)}}\n\n`;
-    for (const m of slice.messages) out += `id: ${slice.epoch}:${m.id}\nevent: message\ndata: ${m.json}\n\n`;
+    for (const m of slice.messages) out += messageEventText(slice.epoch, m.id, m.json);
     if (slice.messages.length === 0) {
       // An event id even with nothing to replay, so a reconnect resumes from here.
       out = `id: ${slice.epoch}:${slice.last}\nevent: ready\ndata: {"epoch":${JSON.stringify(slice.epoch)},"last":${slice.last}}\n\n`;

@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type WebSocket from 'ws';
 import type { Logger } from '../logger';
+import { once } from 'node:events';
 import type { HandlerRequest, WebSocketHandler } from '../handlers/websocket-handler';
 
 /** Makes the handler for one connection. */
@@ -48,10 +49,10 @@ export class SocketRegistry {
     clearInterval(this.heartbeat);
     const handlers = [...this.handlers];
     for (const handler of handlers) handler.close(code, reason);
-    await Promise.all(handlers.map((h) => new Promise<void>((resolve) => {
-      if (h.socket.readyState === h.socket.CLOSED) resolve();
-      else h.socket.once('close', () => resolve());
-    }).then(() => h.whenFinished())));
+    const closed = (h: WebSocketHandler) =>
+      h.socket.readyState === h.socket.CLOSED ? Promise.resolve() : once(h.socket, 'close');
+    // whenFinished() is read after the close: by then onClose has joined the handler's queue.
+    await Promise.all(handlers.map((h) => closed(h).then(() => h.whenFinished())));
   }
 
   private beat(): void {

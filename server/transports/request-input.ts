@@ -1,23 +1,25 @@
 import type { ParameterizedContext } from 'koa';
-
-/** What the readers need of a Koa context (HTTP or router). */
-type Context = Pick<ParameterizedContext, 'query' | 'req' | 'get'> & { params?: Record<string, string> };
 import getRawBody from 'raw-body';
 import { ChatError } from '../errors';
 import { parseCursor, validateRoom, type Cursor } from '../protocol';
 
-/** Validation at the edge of the HTTP transports: each reader throws a ChatError the client can act on. */
+/**
+ * Validation at the edge, for every transport: each reader takes the least it needs of a request
+ * (a Koa context or a WebSocket handler's request) and throws a ChatError the client can act on.
+ */
 
-export function roomParam(ctx: Context): string {
-  return validateRoom(ctx.params?.room);
+type Query = Readonly<Record<string, string | string[] | undefined>>;
+
+export function roomParam(request: { readonly params?: Readonly<Record<string, string>> }): string {
+  return validateRoom(request.params?.room);
 }
 
-export function cursorQuery(ctx: Context): Cursor {
-  return parseCursor(single(ctx.query.since), single(ctx.query.epoch));
+export function cursorQuery(request: { readonly query: Query }): Cursor {
+  return parseCursor(single(request.query.since), single(request.query.epoch));
 }
 
 /** An optional integer query parameter within [min, max]. */
-export function intQuery(ctx: Context, name: string, min: number, max: number): number | undefined {
+export function intQuery(ctx: { readonly query: Query }, name: string, min: number, max: number): number | undefined {
   const raw = single(ctx.query[name]);
   if (raw === undefined || raw === '') return undefined;
   if (!/^\d{1,9}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
@@ -30,7 +32,10 @@ export function intQuery(ctx: Context, name: string, min: number, max: number): 
  * Reads a JSON object body of at most `limitBytes`: 413 `too_long` past it (without reading
  * the rest), 400 `bad_request` for anything that is not a JSON object.
  */
-export async function readJsonObject(ctx: Context, limitBytes: number): Promise<Record<string, unknown>> {
+export async function readJsonObject(
+  ctx: Pick<ParameterizedContext, 'req' | 'get'>,
+  limitBytes: number,
+): Promise<Record<string, unknown>> {
   let bytes: Buffer;
   try {
     bytes = await getRawBody(ctx.req, { limit: limitBytes, length: ctx.get('content-length') || undefined });
@@ -61,6 +66,7 @@ export async function readJsonObject(ctx: Context, limitBytes: number): Promise<
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
+/** The first value of a query parameter given once or many times. */
 export function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
