@@ -18,6 +18,7 @@ let hub: RoomHub;
 class Recorder implements RoomMember {
   readonly histories: HistorySlice[] = [];
   readonly ids: number[] = [];
+  readonly epochs: string[] = [];
   constructor(readonly name?: string) {}
   deliverHistory(slice: HistorySlice): void {
     this.histories.push(slice);
@@ -25,6 +26,7 @@ class Recorder implements RoomMember {
   }
   deliverMessage(b: Broadcast): void {
     this.ids.push(b.id);
+    this.epochs.push(b.epoch);
   }
   deliverPresence(): void {}
 }
@@ -58,6 +60,32 @@ describe('RoomHub#join(room, member, cursor)', () => {
     for (let i = 0; i < 3; i++) await store.append('r', { user: 'u', text: `m${i}` });
     await until(() => a.ids.length === 3);
     expect(a.ids).toEqual([1, 2, 3]);
+  });
+});
+
+describe('RoomHub#join(room, member, cursor) on a room new to this process', () => {
+  it('gives a message published while the first history was read the room’s epoch', async () => {
+    const other = new HistoryStore(client, 5);
+    // The message is stored after the history was read, before the join returns: it reaches the
+    // member live, and its epoch must be the room's, not unknown (SSE ids and poll answers carry it).
+    const racing = new (class extends HistoryStore {
+      override async since(...args: Parameters<HistoryStore['since']>) {
+        const slice = await super.since(...args);
+        await other.append(args[0], { user: 'u', text: 'raced' });
+        await new Promise((r) => setTimeout(r, 50));
+        return slice;
+      }
+    })(client, 5);
+    const racingHub = new RoomHub({ subscriber, store: racing, presence: new Presence(client, 't2'), logger: createLogger('silent') });
+    const member = new Recorder();
+    try {
+      const slice = await racingHub.join('fresh', member, {});
+      await until(() => member.ids.length === 1);
+      expect(member.ids).toEqual([1]);
+      expect(member.epochs).toEqual([slice.epoch]);
+    } finally {
+      await racingHub.close();
+    }
   });
 });
 

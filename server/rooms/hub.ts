@@ -107,8 +107,13 @@ export class RoomHub {
       throw err;
     }
     if (state.seats.get(member) !== seat) return slice; // left while joining
-    state.epoch ??= slice.epoch;
-    state.lastSeenId ??= slice.last;
+    if (state.epoch === undefined) {
+      // The room's first history read in this process: messages that waited for its epoch go
+      // out now, into the held queues of the members still joining (this one included).
+      state.epoch = slice.epoch;
+      state.lastSeenId ??= slice.last;
+      this.drainBacklog(state);
+    }
     // The slice holds the newest messages, so its last id is the room's counter.
     seat.lastId = slice.last;
     member.deliverHistory(slice);
@@ -202,7 +207,9 @@ export class RoomHub {
   };
 
   private receive(state: RoomState, payload: string, fromBacklog: boolean): void {
-    if (state.reconciling) {
+    // Wait while a repair runs, or until the first join has read the room's epoch: every
+    // broadcast carries the epoch (SSE event ids and poll answers are cursors).
+    if (state.reconciling || state.epoch === undefined) {
       state.backlog.push(payload);
       return;
     }
@@ -210,7 +217,7 @@ export class RoomHub {
     const last = state.lastSeenId;
     if (last === undefined || id === last + 1) {
       state.lastSeenId = id;
-      this.deliver(state, new Broadcast('message', state.room, payload, id, state.epoch ?? ''));
+      this.deliver(state, new Broadcast('message', state.room, payload, id, state.epoch));
       return;
     }
     // At or below what we delivered: a message the repair already delivered, unless the
@@ -269,6 +276,10 @@ export class RoomHub {
       }
       return;
     }
+    this.drainBacklog(state);
+  }
+
+  private drainBacklog(state: RoomState): void {
     const backlog = state.backlog;
     state.backlog = [];
     for (const payload of backlog) this.receive(state, payload, true);
