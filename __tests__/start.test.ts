@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { redisAnswers, startLocalRedis } from '../server/local-redis';
+import { redisAnswers, startLocalRedis } from '../server/engine/redis/local-redis';
 import { freePort } from './helpers/free-port';
 import { startTestRedis } from './helpers/redis-server';
 import { roomUrl } from './helpers/start-server';

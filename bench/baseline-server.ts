@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { historyKey } from '../server/history/keys';
+import { historyKey } from '../server/engine/redis/keys';
 
 /**
  * The baseline: a bare `ws` broadcast server with no Redis on the send path. Each text it

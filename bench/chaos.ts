@@ -4,7 +4,7 @@ import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { startLocalRedis, type LocalRedis } from '../server/local-redis';
+import { startLocalRedis, type LocalRedis } from '../server/engine/redis/local-redis';
 import { freePort } from './lib/free-port';
 import { prng } from './lib/prng';
 

@@ -3,10 +3,10 @@ import { createInterface } from 'node:readline/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import type Redis from 'ioredis';
 import { loadConfig } from '../server/config';
-import { historyKey } from '../server/history/keys';
-import { HistoryStore } from '../server/history/store';
-import { validateRoom } from '../server/protocol';
-import { connectCommandClient, connectSubscriber } from '../server/redis';
+import { historyKey } from '../server/engine/redis/keys';
+import { HistoryStore } from '../server/engine/redis/history-store';
+import { validateRoom } from '../server/protocol/validate';
+import { connectCommandClient, connectSubscriber } from '../server/engine/redis/connect';
 import * as commands from './admin/commands';
 
 /**

@@ -6,18 +6,18 @@ import type { Config } from './config';
 import { ChatError } from './errors';
 import { ChatSocketHandler } from './handlers/chat-handler';
 import type { HandlerSettings } from './handlers/websocket-handler';
-import type { HistoryStore } from './history/store';
+import type { HistoryStore } from './engine/redis/history-store';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import type { RoomHub } from './rooms/hub';
-import type { Presence } from './rooms/presence';
+import type { Presence } from './engine/redis/presence-store';
 import { pageRoutes } from './routes/pages';
 import { healthRoutes } from './routes/health';
 import { mountLongPoll, WaitList } from './transports/long-poll';
 import { mountShortPoll } from './transports/short-poll';
 import { mountSse, SseStreams } from './transports/sse';
 import { closeUnmatched, SocketRegistry } from './transports/websocket';
-import { KeyedRateLimiter } from './rate-limit';
+import { KeyedRateLimiter } from './chat/rate-limit';
 
 /** Everything the app is wired from; made by `startServer` (or a test). */
 export interface AppServices {

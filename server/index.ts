@@ -1,6 +1,6 @@
 import 'dotenv/config';
 import { loadConfig, DEFAULTS, type Config } from './config';
-import { startLocalRedis, redisAnswers, redisServerInstalled, type LocalRedis } from './local-redis';
+import { startLocalRedis, redisAnswers, redisServerInstalled, type LocalRedis } from './engine/redis/local-redis';
 import { createLogger, type Logger } from './logger';
 import { startServer } from './server';
 

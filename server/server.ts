@@ -6,12 +6,12 @@ import { hostname } from 'node:os';
 import type Redis from 'ioredis';
 import { createApp, type ChatApp } from './app';
 import type { Config } from './config';
-import { HistoryStore } from './history/store';
+import { HistoryStore } from './engine/redis/history-store';
 import type { Logger } from './logger';
 import { Metrics } from './metrics';
-import { connectCommandClient, connectSubscriber } from './redis';
+import { connectCommandClient, connectSubscriber } from './engine/redis/connect';
 import { RoomHub } from './rooms/hub';
-import { Presence } from './rooms/presence';
+import { Presence } from './engine/redis/presence-store';
 
 /** A listening chat server. */
 export interface RunningServer {

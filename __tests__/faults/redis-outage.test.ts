@@ -1,4 +1,4 @@
-import { epochKey, historyKey, seqKey } from '../../server/history/keys';
+import { epochKey, historyKey, seqKey } from '../../server/engine/redis/keys';
 import type { RunningServer } from '../../server/server';
 import { http, SseReader } from '../helpers/http';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server';

@@ -1,5 +1,5 @@
 import type { RunningServer } from '../../server/server';
-import { historyKey } from '../../server/history/keys';
+import { historyKey } from '../../server/engine/redis/keys';
 import { withChatServer } from '../helpers/chat-fixture';
 import type { TestRedis } from '../helpers/redis-server';
 import { roomUrl, startChatServer } from '../helpers/start-server';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { redisAnswers } from '../../server/local-redis';
+import { redisAnswers } from '../../server/engine/redis/local-redis';
 import { freePort } from './free-port';
 
 /** A private redis-server for one test file: a free port, no persistence unless asked. */

@@ -1,11 +1,11 @@
 import type Redis from 'ioredis';
-import { messageChannel } from '../../server/history/keys';
-import { HistoryStore, type HistorySlice } from '../../server/history/store';
+import { messageChannel } from '../../server/engine/redis/keys';
+import { HistoryStore, type HistorySlice } from '../../server/engine/redis/history-store';
 import { createLogger } from '../../server/logger';
-import { connectCommandClient, connectSubscriber } from '../../server/redis';
+import { connectCommandClient, connectSubscriber } from '../../server/engine/redis/connect';
 import type { Broadcast } from '../../server/rooms/broadcast';
 import { RoomHub, type RoomMember } from '../../server/rooms/hub';
-import { Presence } from '../../server/rooms/presence';
+import { Presence } from '../../server/engine/redis/presence-store';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server';
 
 let redis: TestRedis;

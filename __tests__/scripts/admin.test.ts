@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { epochKey, historyKey, roomsKey, seqKey } from '../../server/history/keys';
+import { epochKey, historyKey, roomsKey, seqKey } from '../../server/engine/redis/keys';
 import type { RunningServer } from '../../server/server';
 import { freePort } from '../helpers/free-port';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server';

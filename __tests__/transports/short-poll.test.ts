@@ -1,5 +1,5 @@
 import type { RunningServer } from '../../server/server';
-import { historyKey } from '../../server/history/keys';
+import { historyKey } from '../../server/engine/redis/keys';
 import { http } from '../helpers/http';
 import { withChatServer } from '../helpers/chat-fixture';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server';

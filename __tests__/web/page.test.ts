@@ -1,5 +1,5 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { historyKey } from '../../server/history/keys';
+import { historyKey } from '../../server/engine/redis/keys';
 import { launchChromium, say, screenshot, shownIds, waitForState, type PageGlobal } from '../helpers/browser';
 import { freePort } from '../helpers/free-port';
 import { http } from '../helpers/http';

@@ -8,9 +8,9 @@ import {
   roomOfSeqKey,
   roomsKey,
   seqKey,
-} from '../../server/history/keys';
-import type { HistoryStore } from '../../server/history/store';
-import type { Message } from '../../server/protocol';
+} from '../../server/engine/redis/keys';
+import type { HistoryStore } from '../../server/engine/redis/history-store';
+import type { Message } from '../../server/protocol/validate';
 import { oneLine, table } from './table';
 
 /** What every subcommand gets: the connection, the store, where to write, and the settings. */

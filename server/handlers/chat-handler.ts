@@ -1,12 +1,12 @@
 import { ChatError } from '../errors';
-import type { HistorySlice, HistoryStore } from '../history/store';
-import { historyFrame } from '../frames';
-import { echoableCid, parseClientFrame, validateCid, validateText, validateUser, type Cursor } from '../protocol';
-import { TokenBucket } from '../rate-limit';
+import type { HistorySlice, HistoryStore } from '../engine/redis/history-store';
+import { historyFrame } from '../protocol/wire';
+import { echoableCid, parseClientFrame, validateCid, validateText, validateUser, type Cursor } from '../protocol/validate';
+import { TokenBucket } from '../chat/rate-limit';
 import type { Broadcast } from '../rooms/broadcast';
 import type { RoomHub, RoomMember } from '../rooms/hub';
-import { cursorQuery, roomParam, single } from '../transports/request-input';
-import { prepareTextFrame, type PreparedFrame } from '../transports/ws-frame';
+import { cursorQuery, roomParam, single } from '../http/request-input';
+import { prepareTextFrame, type PreparedFrame } from './ws-frame';
 import { WebSocketHandler, type HandlerRequest, type HandlerSettings } from './websocket-handler';
 
 /** What the chat handler needs besides the shared handler settings. */

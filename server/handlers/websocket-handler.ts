@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import WebSocket from 'ws';
 import { WebSocketClosedError } from '../errors';
 import type { Logger } from '../logger';
-import { prepareTextFrame, writePreparedFrame, type PreparedFrame } from '../transports/ws-frame';
+import { prepareTextFrame, writePreparedFrame, type PreparedFrame } from './ws-frame';
 
 /** What a handler knows of the request that opened it. */
 export interface HandlerRequest {

@@ -1,11 +1,11 @@
 import type Redis from 'ioredis';
 import { unavailable } from '../errors';
 import type { Logger } from '../logger';
-import type { HistorySlice, HistoryStore } from '../history/store';
-import { messageChannel, presenceChannel, roomOfChannel } from '../history/keys';
-import { idOf, type Cursor } from '../protocol';
+import type { HistorySlice, HistoryStore } from '../engine/redis/history-store';
+import { messageChannel, presenceChannel, roomOfChannel } from '../engine/redis/keys';
+import { idOf, type Cursor } from '../protocol/validate';
 import { Broadcast } from './broadcast';
-import type { Presence } from './presence';
+import type { Presence } from '../engine/redis/presence-store';
 
 /** A room member in this process: a WebSocket, an SSE stream or a long-poll waiter. */
 export interface RoomMember {

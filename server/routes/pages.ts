@@ -4,10 +4,10 @@ import Router from '@koa/router';
 import type { ParameterizedContext } from 'koa';
 import nunjucks from 'nunjucks';
 import { ChatError } from '../errors';
-import type { HistoryStore } from '../history/store';
-import { validateRoom, validateUser } from '../protocol';
-import type { Presence } from '../rooms/presence';
-import { single } from '../transports/request-input';
+import type { HistoryStore } from '../engine/redis/history-store';
+import { validateRoom, validateUser } from '../protocol/validate';
+import type { Presence } from '../engine/redis/presence-store';
+import { single } from '../http/request-input';
 
 /** Found from the sources (server/routes, run by tsx) and from the build (dist/server/routes). */
 const WEB_DIR =

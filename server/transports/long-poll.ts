@@ -1,10 +1,10 @@
 import type Router from '@koa/router';
 import type { ParameterizedContext } from 'koa';
-import { pollAnswer, pollAnswerForMessage } from '../frames';
-import type { HistorySlice, HistoryStore } from '../history/store';
+import { pollAnswer, pollAnswerForMessage } from '../protocol/wire';
+import type { HistorySlice, HistoryStore } from '../engine/redis/history-store';
 import type { Broadcast, Encoder } from '../rooms/broadcast';
 import type { RoomHub, RoomMember } from '../rooms/hub';
-import { cursorQuery, intQuery, roomParam } from './request-input';
+import { cursorQuery, intQuery, roomParam } from '../http/request-input';
 
 export const DEFAULT_POLL_TIMEOUT_SEC = 25;
 export const MAX_POLL_TIMEOUT_SEC = 60;

@@ -1,10 +1,10 @@
 import type Router from '@koa/router';
 import { ChatError } from '../errors';
-import { pollAnswer } from '../frames';
-import type { HistoryStore } from '../history/store';
-import { validateCid, validateText, validateUser } from '../protocol';
-import type { KeyedRateLimiter } from '../rate-limit';
-import { cursorQuery, intQuery, readJsonObject, roomParam } from './request-input';
+import { pollAnswer } from '../protocol/wire';
+import type { HistoryStore } from '../engine/redis/history-store';
+import { validateCid, validateText, validateUser } from '../protocol/validate';
+import type { KeyedRateLimiter } from '../chat/rate-limit';
+import { cursorQuery, intQuery, readJsonObject, roomParam } from '../http/request-input';
 
 export interface ShortPollOptions {
   readonly store: HistoryStore;

@@ -1,11 +1,11 @@
 import { PassThrough } from 'node:stream';
 import type Router from '@koa/router';
 import { ChatError } from '../errors';
-import type { HistorySlice } from '../history/store';
-import { parseCursor, validateUser, type Cursor } from '../protocol';
+import type { HistorySlice } from '../engine/redis/history-store';
+import { parseCursor, validateUser, type Cursor } from '../protocol/validate';
 import type { Broadcast, Encoder } from '../rooms/broadcast';
 import type { RoomHub, RoomMember } from '../rooms/hub';
-import { cursorQuery, roomParam, single } from './request-input';
+import { cursorQuery, roomParam, single } from '../http/request-input';
 
 export const SSE_RETRY_MS = 3000;
 export const SSE_PING_MS = 15_000;

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
-import { unavailable } from '../errors';
-import { presenceChannel, presenceKey } from '../history/keys';
+import { unavailable } from '../../errors';
+import { presenceChannel, presenceKey } from './keys';
 
 /** How long one process's count holds without a refresh: a crashed process drops out after this. */
 export const PRESENCE_TTL_MS = 30_000;

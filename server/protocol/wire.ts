@@ -1,5 +1,5 @@
-import type { HistorySlice } from './history/store';
-import { messagesJson, type StoredMessage } from './protocol';
+import type { HistorySlice } from '../engine/redis/history-store';
+import { messagesJson, type StoredMessage } from './validate';
 
 /**
  * The JSON answers that carry history, built by concatenating stored JSON: a message is never

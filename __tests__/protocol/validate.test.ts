@@ -1,4 +1,4 @@
-import { ChatError } from '../server/errors';
+import { ChatError } from '../../server/errors';
 import {
   idOf,
   parseClientFrame,
@@ -7,7 +7,7 @@ import {
   validateRoom,
   validateText,
   validateUser,
-} from '../server/protocol';
+} from '../../server/protocol/validate';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

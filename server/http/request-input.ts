@@ -1,7 +1,7 @@
 import type { ParameterizedContext } from 'koa';
 import getRawBody from 'raw-body';
 import { ChatError } from '../errors';
-import { parseCursor, validateRoom, type Cursor } from '../protocol';
+import { parseCursor, validateRoom, type Cursor } from '../protocol/validate';
 
 /**
  * Validation at the edge, for every transport: each reader takes the least it needs of a request

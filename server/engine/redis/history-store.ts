@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
-import { unavailable } from '../errors';
-import { idOf, type Cursor, type MessageDraft, type StoredMessage } from '../protocol';
+import { unavailable } from '../../errors';
+import { idOf, type Cursor, type MessageDraft, type StoredMessage } from '../../protocol/validate';
 import { CID_TTL_SEC, cidKey, epochKey, historyKey, messageChannel, roomsKey, seqKey } from './keys';
 
 /** What a cursor gets back: the messages after it, oldest first, or a gap (PROTOCOL.md "The cursor"). */

@@ -1,8 +1,8 @@
 import type Redis from 'ioredis';
-import { HistoryStore } from '../../server/history/store';
-import { epochKey, historyKey, roomsKey, seqKey } from '../../server/history/keys';
-import { connectCommandClient, connectSubscriber } from '../../server/redis';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server';
+import { HistoryStore } from '../../../server/engine/redis/history-store';
+import { epochKey, historyKey, roomsKey, seqKey } from '../../../server/engine/redis/keys';
+import { connectCommandClient, connectSubscriber } from '../../../server/engine/redis/connect';
+import { startTestRedis, type TestRedis } from '../../helpers/redis-server';
 
 let redis: TestRedis;
 let client: Redis;

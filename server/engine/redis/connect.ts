@@ -1,5 +1,5 @@
 import Redis, { type RedisOptions, type Result } from 'ioredis';
-import { APPEND_MESSAGE, READ_SINCE, UPDATE_PRESENCE } from './history/scripts';
+import { APPEND_MESSAGE, READ_SINCE, UPDATE_PRESENCE } from './scripts';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {

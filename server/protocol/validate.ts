@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { ChatError } from './errors';
+import { ChatError } from '../errors';
 
 /** A stored chat message, as it travels on every transport (PROTOCOL.md "Message"). */
 export interface Message {
