@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import type Redis from 'ioredis';
 import { loadConfig } from '../server/config';
 import { historyKey } from '../server/engine/redis/keys';
-import { HistoryStore } from '../server/engine/redis/history-store';
+import { RedisHistoryStore } from '../server/engine/redis/history-store';
 import { validateRoom } from '../server/protocol/validate';
 import { connectCommandClient, connectSubscriber } from '../server/engine/redis/connect';
 import * as commands from './admin/commands';
@@ -55,7 +55,7 @@ async function withRedis(fn: (ctx: commands.AdminContext) => Promise<void>): Pro
     fail(`cannot reach Redis at ${config.redisUrl} (${why}); is it running, and is REDIS_URL right?`);
   }
   try {
-    await fn({ redis, store: new HistoryStore(redis, config.historyLimit), historyLimit: config.historyLimit, out });
+    await fn({ redis, store: new RedisHistoryStore(redis, config.historyLimit), historyLimit: config.historyLimit, out });
   } catch (err) {
     redis.disconnect();
     fail((err as Error).message);

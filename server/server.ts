@@ -3,15 +3,14 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import type Redis from 'ioredis';
 import { createApp, type ChatApp } from './app';
 import type { Config } from './config';
-import { HistoryStore } from './engine/redis/history-store';
+import type { HistoryStore } from './engine/engine';
+import { connectRedisEngine, type RedisEngine } from './engine/redis/redis-engine';
 import type { Logger } from './logger';
 import { Metrics } from './metrics';
-import { connectCommandClient, connectSubscriber } from './engine/redis/connect';
 import { RoomHub } from './rooms/hub';
-import { Presence } from './engine/redis/presence-store';
+import { PresenceAnnouncer } from './rooms/presence-announcer';
 
 /** A listening chat server. */
 export interface RunningServer {
@@ -20,35 +19,40 @@ export interface RunningServer {
   readonly app: ChatApp;
   readonly http: Server;
   readonly hub: RoomHub;
-  readonly store: HistoryStore;
-  /** Closes members with 1001, lets stores in flight finish, quits Redis. */
+  readonly engine: RedisEngine;
+  readonly metrics: Metrics;
+  /** The engine's history store (tests and scripts append and read through it). */
+  readonly history: HistoryStore;
+  /** Closes members with 1001, lets stores in flight finish, closes the engine. */
   close(): Promise<void>;
 }
 
-/** Connects to Redis, builds the app and listens on `config.host:config.port`. */
+/**
+ * The composition root: connects the engine, builds the hub, the presence announcer and the
+ * app, listens on `config.host:config.port`, and owns the one shutdown path.
+ */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const log = logger.child({ module: 'chat:server' });
   const metrics = new Metrics();
-  const logRedisError = throttled((err: Error) => log.warn({ err: err.message }, 'Redis connection error'));
-  const onRedisError = (err: Error) => {
-    metrics.redisErrors.inc();
-    logRedisError(err);
-  };
-  let redis: Redis | undefined;
-  let subscriber: Redis | undefined;
-  try {
-    redis = await connectCommandClient(config.redisUrl, { onError: onRedisError });
-    subscriber = await connectSubscriber(config.redisUrl, { onError: onRedisError });
-  } catch (err) {
-    redis?.disconnect();
-    subscriber?.disconnect();
-    throw new Error(`Cannot reach Redis at ${config.redisUrl}: ${(err as Error).message}`, { cause: err });
-  }
-  const store = new HistoryStore(redis, config.historyLimit, () => metrics.redisErrors.inc());
-  const processId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  const presence = new Presence(redis, processId);
-  const hub = new RoomHub({ subscriber, store, presence, logger, onDelivered: (n) => metrics.messagesDelivered.inc(n) });
-  const app = createApp({ config, logger, redis, store, hub, metrics, presence });
+  const logEngineError = throttled((err: unknown) => log.warn({ err: (err as Error).message }, 'Redis connection error'));
+  const engine = await connectRedisEngine({
+    url: config.redisUrl,
+    historyLimit: config.historyLimit,
+    processId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+    onError: (err) => {
+      metrics.engineError();
+      logEngineError(err);
+    },
+  });
+  const presence = new PresenceAnnouncer({ store: engine.presence, log: logger.child({ module: 'chat:presence' }) });
+  const hub = new RoomHub({
+    history: engine.history,
+    bus: engine.bus,
+    presence,
+    logger,
+    onDelivered: (members) => metrics.delivered(members),
+  });
+  const app = createApp({ config, logger, engine, hub, metrics });
 
   const http = app.listen(config.port, config.host);
   await once(http, 'listening');
@@ -62,28 +66,22 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     app,
     http,
     hub,
-    store,
+    engine,
+    metrics,
+    history: engine.history,
     close: () =>
       (closing ??= (async () => {
         http.close();
-        app.closeHttpTransports();
-        await app.sockets.closeAll(1001, 'server shutting down');
+        await app.closeTransports();
         http.closeAllConnections();
-        await hub.close();
-        await Promise.all([quit(redis), quit(subscriber)]);
+        hub.close();
+        await presence.close();
+        await engine.close();
       })()),
   };
 }
 
-/** QUIT politely when Redis answers; otherwise stop reconnecting at once. */
-async function quit(client: Redis): Promise<void> {
-  if (client.status === 'ready') {
-    await Promise.race([client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
-  }
-  client.disconnect(false);
-}
-
-function throttled(fn: (err: Error) => void, everyMs = 5000): (err: Error) => void {
+function throttled(fn: (err: unknown) => void, everyMs = 5000): (err: unknown) => void {
   let last = 0;
   return (err) => {
     const now = Date.now();

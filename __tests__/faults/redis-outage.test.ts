@@ -87,7 +87,7 @@ describe('a Redis outage', () => {
     const admin = redis.client();
     // Drop only the subscriber connection; the store keeps writing while it reconnects.
     await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
-    for (let i = 1; i <= 10; i++) await server.store.append('r', { user: 'u', text: `m${i}` });
+    for (let i = 1; i <= 10; i++) await server.history.append('r', { user: 'u', text: `m${i}` });
     await member.waitForCount('message', 10);
     expect(member.messageIds()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(member.ofType('history')).toHaveLength(1);
@@ -95,11 +95,11 @@ describe('a Redis outage', () => {
 
   it('resynchronizes members with a gap when the history was reset under them', async () => {
     const member = await TestClient.join(roomUrl(server, 'r', { name: 'stayer' }));
-    await server.store.append('r', { user: 'u', text: 'old world' });
+    await server.history.append('r', { user: 'u', text: 'old world' });
     await member.waitFor((f) => f.type === 'message');
     const epoch = member.frames[0]!.epoch;
     await redis.client().del(historyKey('r'), seqKey('r'), epochKey('r'));
-    await server.store.append('r', { user: 'u', text: 'new world' });
+    await server.history.append('r', { user: 'u', text: 'new world' });
     const resync = await member.waitFor((f) => f.type === 'history' && f.epoch !== epoch);
     expect(resync).toMatchObject({ gap: true });
     expect((resync.messages as Array<{ text: string }>).map((m) => m.text)).toEqual(['new world']);

@@ -23,7 +23,7 @@ const join = (room: string, query: Record<string, string | number> = {}, on = se
   TestClient.join(roomUrl(on, room, query));
 
 async function seed(room: string, count: number): Promise<void> {
-  for (let i = 1; i <= count; i++) await server.store.append(room, { user: 'seed', text: `m${i}` });
+  for (let i = 1; i <= count; i++) await server.history.append(room, { user: 'seed', text: `m${i}` });
 }
 
 describe('ChatSocketHandler: joining', () => {
@@ -249,16 +249,16 @@ describe('ChatSocketHandler: limits', () => {
     const tcp = (stalled.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     tcp.pause();
     const text = 'y'.repeat(8000);
-    const slowCloses = async () => (await small.app.metrics.slowConsumers.get()).values[0]?.value ?? 0;
+    const slowCloses = async () => (await small.metrics.registry.getSingleMetric('chat_slow_consumer_closes_total')!.get()).values[0]?.value ?? 0;
     // The kernel's loopback buffers absorb several MB before the server's own queue grows.
     for (let i = 0; i < 4000 && (await slowCloses()) === 0; i++) {
-      await small.store.append(room, { user: 'bulk', text });
+      await small.history.append(room, { user: 'bulk', text });
       if (i % 200 === 199) await reader.waitFor((f) => f.type === 'message' && f.id === i + 1);
     }
     expect(await slowCloses()).toBe(1);
     tcp.resume();
     expect((await stalled.closed).code).toBe(1013);
-    const last = await small.store.append(room, { user: 'after', text: 'still flowing' });
+    const last = await small.history.append(room, { user: 'after', text: 'still flowing' });
     await reader.waitFor((f) => f.type === 'message' && f.id === last.message.id);
     await small.close();
   }, 60_000);

@@ -65,7 +65,7 @@ beforeAll(async () => {
       '/writes-after-close': WritesAfterClose,
       '/only-example': OnlyExampleOrigin,
     },
-    { maxMessageSize: 1024, maxPayload: 4096 },
+    { maxFrameBytes: 1024, maxPayload: 4096 },
   );
 });
 beforeEach(() => (events.length = 0));

@@ -28,7 +28,7 @@ export async function serveHandlers(
     logger,
     allowedOrigins: [],
     maxBufferedBytes: 1 << 20,
-    maxMessageSize: 65536,
+    maxFrameBytes: 65536,
     ...settings,
   };
   const app = websockify(new Koa(), { maxPayload: settings.maxPayload ?? 65536 });

@@ -1,6 +1,5 @@
 import { ChatError } from '../../server/errors';
 import {
-  idOf,
   parseClientFrame,
   parseCursor,
   validateCid,
@@ -94,8 +93,4 @@ describe('parseClientFrame(raw)', () => {
     const parsed = parseClientFrame('{"type":"message","text":1,"cid":"c9"}');
     expect(parsed).toMatchObject({ ok: false, cid: 'c9' });
   });
-});
-
-describe('idOf(json)', () => {
-  it('reads the id from canonical message JSON', () => expect(idOf('{"id":1234,"room":"x"}')).toBe(1234));
 });

@@ -1,18 +1,31 @@
 import type Redis from 'ioredis';
-import { messageChannel } from '../../server/engine/redis/keys';
-import { HistoryStore, type HistorySlice } from '../../server/engine/redis/history-store';
-import { createLogger } from '../../server/logger';
+import type { HistoryStore } from '../../server/engine/engine';
 import { connectCommandClient, connectSubscriber } from '../../server/engine/redis/connect';
+import { RedisHistoryStore } from '../../server/engine/redis/history-store';
+import { messageChannel } from '../../server/engine/redis/keys';
+import { RedisPresenceStore } from '../../server/engine/redis/presence-store';
+import { RedisRoomBus } from '../../server/engine/redis/room-bus';
+import { createLogger } from '../../server/logger';
+import type { HistorySlice } from '../../server/protocol/types';
 import type { Broadcast } from '../../server/rooms/broadcast';
 import { RoomHub, type RoomMember } from '../../server/rooms/hub';
-import { Presence } from '../../server/engine/redis/presence-store';
+import { PresenceAnnouncer } from '../../server/rooms/presence-announcer';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server';
 
 let redis: TestRedis;
 let client: Redis;
 let subscriber: Redis;
-let store: HistoryStore;
+let store: RedisHistoryStore;
 let hub: RoomHub;
+const announcers: PresenceAnnouncer[] = [];
+
+/** A hub over the test's Redis, reading history through `history`. */
+function makeHub(history: HistoryStore, processId: string): RoomHub {
+  const logger = createLogger('silent');
+  const presence = new PresenceAnnouncer({ store: new RedisPresenceStore(client, processId), log: logger });
+  announcers.push(presence);
+  return new RoomHub({ history, bus: new RedisRoomBus(subscriber), presence, logger });
+}
 
 /** A member that writes down what it is given. */
 class Recorder implements RoomMember {
@@ -43,11 +56,12 @@ beforeEach(async () => {
   redis = await startTestRedis();
   client = await connectCommandClient(redis.url);
   subscriber = await connectSubscriber(redis.url);
-  store = new HistoryStore(client, 5);
-  hub = new RoomHub({ subscriber, store, presence: new Presence(client, 'test'), logger: createLogger('silent') });
+  store = new RedisHistoryStore(client, 5);
+  hub = makeHub(store, 'test');
 });
 afterEach(async () => {
-  await hub.close();
+  hub.close();
+  await Promise.all(announcers.splice(0).map((a) => a.close()));
   client.disconnect();
   subscriber.disconnect();
   await redis.stop();
@@ -65,18 +79,18 @@ describe('RoomHub#join(room, member, cursor)', () => {
 
 describe('RoomHub#join(room, member, cursor) on a room new to this process', () => {
   it('gives a message published while the first history was read the room’s epoch', async () => {
-    const other = new HistoryStore(client, 5);
+    const other = new RedisHistoryStore(client, 5);
     // The message is stored after the history was read, before the join returns: it reaches the
     // member live, and its epoch must be the room's, not unknown (SSE ids and poll answers carry it).
-    const racing = new (class extends HistoryStore {
-      override async since(...args: Parameters<HistoryStore['since']>) {
+    const racing = new (class extends RedisHistoryStore {
+      override async since(...args: Parameters<RedisHistoryStore['since']>) {
         const slice = await super.since(...args);
         await other.append(args[0], { user: 'u', text: 'raced' });
         await new Promise((r) => setTimeout(r, 50));
         return slice;
       }
     })(client, 5);
-    const racingHub = new RoomHub({ subscriber, store: racing, presence: new Presence(client, 't2'), logger: createLogger('silent') });
+    const racingHub = makeHub(racing, 't2');
     const member = new Recorder();
     try {
       const slice = await racingHub.join('fresh', member, {});
@@ -84,7 +98,7 @@ describe('RoomHub#join(room, member, cursor) on a room new to this process', () 
       expect(member.ids).toEqual([1]);
       expect(member.epochs).toEqual([slice.epoch]);
     } finally {
-      await racingHub.close();
+      racingHub.close();
     }
   });
 });

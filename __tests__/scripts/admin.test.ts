@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 async function seed(room: string, count: number): Promise<void> {
-  for (let i = 1; i <= count; i++) await server.store.append(room, { user: 'u', text: `m${i}` });
+  for (let i = 1; i <= count; i++) await server.history.append(room, { user: 'u', text: `m${i}` });
 }
 
 describe('history rooms', () => {
@@ -117,13 +117,13 @@ describe('history tail ROOM', () => {
 describe('history clear ROOM', () => {
   it('deletes history, counter and epoch with --yes, so clients see the reset', async () => {
     await seed('r', 3);
-    const { epoch } = await server.store.since('r');
+    const { epoch } = await server.history.since('r');
     const run = await runAdmin(['clear', 'r', '--yes'], env);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('3 messages deleted');
     expect(await raw.exists(historyKey('r'), seqKey('r'), epochKey('r'))).toBe(0);
     expect(await raw.zscore(roomsKey, 'r')).toBeNull();
-    const after = await server.store.since('r', { since: 3, epoch });
+    const after = await server.history.since('r', { since: 3, epoch });
     expect(after.gap).toBe(true);
   });
 
@@ -183,7 +183,7 @@ describe('history audit [ROOM]', () => {
     }, 'belongs to room "elsewhere"'],
   ])('finds %s and exits 1', async (_what, corrupt, finding) => {
     await seed('c', 5);
-    await server.store.since('c');
+    await server.history.since('c');
     await corrupt();
     const run = await runAdmin(['audit', 'c'], env);
     expect(run.code).toBe(1);

@@ -70,3 +70,27 @@ describe('every transport on one room', () => {
     sse.close();
   }, 20_000);
 });
+
+describe('every transport, resuming into a room that was reset and is now empty', () => {
+  // A client holding a cursor of the old history must hear of the reset even though there is
+  // nothing to replay: otherwise it drops the room's new messages (ids restart at 1).
+  it('announces the gap with the new epoch on WebSocket, SSE, long polling and short polling', async () => {
+    const room = 'reset-empty'; // never written to here: as after `clear`, or a Redis that lost its data
+    const stale = 'stale-epoch';
+
+    const ws = await TestClient.join(roomUrl(server, room, { since: 1, epoch: stale }));
+    const history = ws.ofType('history')[0]!;
+    expect(history).toMatchObject({ gap: true, messages: [] });
+
+    const sse = new SseReader(server.port, `/api/rooms/${room}/events?since=1&epoch=${stale}`);
+    await sse.waitFor(() => sse.ofType('ready').length === 1);
+    expect(sse.ofType('gap').map((e) => JSON.parse(e.data))).toEqual([{ missed: null, epoch: history.epoch }]);
+    sse.close();
+
+    const longPoll = await http(server.port, 'GET', `/api/rooms/${room}/poll?since=1&epoch=${stale}&timeout=5`);
+    expect(longPoll.json).toMatchObject({ gap: true, messages: [], epoch: history.epoch });
+
+    const shortPoll = await http(server.port, 'GET', `/api/rooms/${room}/messages?since=1&epoch=${stale}`);
+    expect(shortPoll.json).toMatchObject({ gap: true, messages: [], epoch: history.epoch });
+  });
+});

@@ -26,15 +26,15 @@ async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
 
 describe('GET /api/rooms/:room/poll', () => {
   it('answers at once without since, like a first join', async () => {
-    await server.store.append('r', { user: 'u', text: 'old' });
+    await server.history.append('r', { user: 'u', text: 'old' });
     const res = await poll('r', '');
     expect(res.json).toMatchObject({ room: 'r', last: 1, gap: false });
     expect(res.json.messages).toHaveLength(1);
   });
 
   it('answers at once when a message after since already exists', async () => {
-    await server.store.append('r', { user: 'u', text: 'a' });
-    await server.store.append('r', { user: 'u', text: 'b' });
+    await server.history.append('r', { user: 'u', text: 'a' });
+    await server.history.append('r', { user: 'u', text: 'b' });
     const res = await poll('r', 'since=1');
     expect(res.json.messages.map((m: { text: string }) => m.text)).toEqual(['b']);
   });
@@ -42,8 +42,8 @@ describe('GET /api/rooms/:room/poll', () => {
   it('holds the request until a message is stored, then answers with it', async () => {
     const { json: first } = await poll('r', '');
     const pending = poll('r', `since=0&epoch=${first.epoch}&timeout=10`);
-    await until(() => server.app.waitList.size === 1);
-    await server.store.append('r', { user: 'u', text: 'wake up' });
+    await until(() => server.app.transports.longpoll.size === 1);
+    await server.history.append('r', { user: 'u', text: 'wake up' });
     const res = await pending;
     expect(res.json).toMatchObject({ room: 'r', epoch: first.epoch, last: 1, gap: false });
     expect(res.json.messages.map((m: { text: string }) => m.text)).toEqual(['wake up']);
@@ -58,7 +58,7 @@ describe('GET /api/rooms/:room/poll', () => {
   });
 
   it('answers a gap at once', async () => {
-    for (let i = 0; i < 105; i++) await server.store.append('r', { user: 'u', text: `m${i}` });
+    for (let i = 0; i < 105; i++) await server.history.append('r', { user: 'u', text: `m${i}` });
     const res = await poll('r', 'since=1&timeout=10');
     expect(res.json).toMatchObject({ gap: true, missed: 4 });
   });
@@ -74,14 +74,14 @@ describe('GET /api/rooms/:room/poll', () => {
         connection: 'close',
       }),
     );
-    await until(() => server.app.waitList.size === 1000, 15_000);
+    await until(() => server.app.transports.longpoll.size === 1000, 15_000);
     expect(server.hub.memberCounts().get('crowd')).toBe(1000);
-    await server.store.append('crowd', { user: 'u', text: 'everyone' });
+    await server.history.append('crowd', { user: 'u', text: 'everyone' });
     const answers = await Promise.all(pending);
     expect(answers.every((a) => a.status === 200 && a.json.messages[0].text === 'everyone')).toBe(true);
     // One answer serialized once and shared by all.
     expect(new Set(answers.map((a) => a.text)).size).toBe(1);
-    expect(server.app.waitList.size).toBe(0);
+    expect(server.app.transports.longpoll.size).toBe(0);
     expect(members()).toBe(0);
   }, 30_000);
 
@@ -92,9 +92,9 @@ describe('GET /api/rooms/:room/poll', () => {
       req.end();
       return req;
     });
-    await until(() => server.app.waitList.size === 50);
+    await until(() => server.app.transports.longpoll.size === 50);
     for (const req of aborted) req.destroy();
-    await until(() => server.app.waitList.size === 0);
+    await until(() => server.app.transports.longpoll.size === 0);
     await until(() => members() === 0);
     expect(server.hub.memberCounts().size).toBe(0);
   });

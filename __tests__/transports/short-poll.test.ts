@@ -19,7 +19,7 @@ const post = (room: string, body: unknown, headers?: Record<string, string>) =>
   http(server.port, 'POST', `/api/rooms/${room}/messages`, body as object, headers);
 
 async function seed(room: string, count: number): Promise<void> {
-  for (let i = 1; i <= count; i++) await server.store.append(room, { user: 'seed', text: `m${i}` });
+  for (let i = 1; i <= count; i++) await server.history.append(room, { user: 'seed', text: `m${i}` });
 }
 
 describe('GET /api/rooms/:room/messages', () => {
@@ -53,7 +53,7 @@ describe('GET /api/rooms/:room/messages', () => {
   });
 
   it('reads Unicode room names', async () => {
-    await server.store.append('技术交流', { user: 'u', text: '你好' });
+    await server.history.append('技术交流', { user: 'u', text: '你好' });
     expect((await get('/api/rooms/技术交流/messages')).json.messages[0].text).toBe('你好');
   });
 

@@ -26,8 +26,8 @@ function open(path: string, headers: Record<string, string> = {}): SseReader {
 }
 
 async function seed(room: string, count: number): Promise<string> {
-  for (let i = 1; i <= count; i++) await server.store.append(room, { user: 'seed', text: `m${i}` });
-  return (await server.store.since(room)).epoch;
+  for (let i = 1; i <= count; i++) await server.history.append(room, { user: 'seed', text: `m${i}` });
+  return (await server.history.since(room)).epoch;
 }
 
 describe('sseCursor(lastEventId, query)', () => {
@@ -58,7 +58,7 @@ describe('GET /api/rooms/:room/events', () => {
   it('streams new messages live', async () => {
     const sse = open('/api/rooms/live/events');
     await sse.waitFor(() => sse.events.length > 0); // the ready event
-    await server.store.append('live', { user: 'u', text: 'fresh' });
+    await server.history.append('live', { user: 'u', text: 'fresh' });
     await sse.waitFor(() => sse.ofType('message').length === 1);
     expect(JSON.parse(sse.ofType('message')[0]!.data).text).toBe('fresh');
   });
@@ -116,11 +116,11 @@ describe('GET /api/rooms/:room/events', () => {
   it('forgets a stream the moment its client goes away', async () => {
     const sse = open('/api/rooms/bye/events');
     await sse.waitFor(() => sse.events.length > 0);
-    expect(server.app.streams.size).toBe(1);
+    expect(server.app.transports.sse.size).toBe(1);
     sse.close();
     const start = Date.now();
-    while (server.app.streams.size > 0 && Date.now() - start < 2000) await new Promise((r) => setTimeout(r, 10));
-    expect(server.app.streams.size).toBe(0);
+    while (server.app.transports.sse.size > 0 && Date.now() - start < 2000) await new Promise((r) => setTimeout(r, 10));
+    expect(server.app.transports.sse.size).toBe(0);
     expect(server.hub.memberCounts().size).toBe(0);
   });
 
@@ -131,10 +131,10 @@ describe('GET /api/rooms/:room/events', () => {
     const source = new EventSource(`http://127.0.0.1:${port}/api/rooms/resume/events`);
     source.addEventListener('message', (e) => seen.push((JSON.parse(e.data) as { id: number }).id));
     try {
-      await server.store.append('resume', { user: 'u', text: 'one' });
+      await server.history.append('resume', { user: 'u', text: 'one' });
       while (seen.length < 1) await new Promise((r) => setTimeout(r, 10));
       await first.close(); // the stream is cut
-      for (let i = 2; i <= 4; i++) await server.store.append('resume', { user: 'u', text: `m${i}` });
+      for (let i = 2; i <= 4; i++) await server.history.append('resume', { user: 'u', text: `m${i}` });
       await startChatServer(redis.url, { PORT: String(port) });
       const deadline = Date.now() + 10_000;
       while (seen.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

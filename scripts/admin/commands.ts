@@ -9,8 +9,8 @@ import {
   roomsKey,
   seqKey,
 } from '../../server/engine/redis/keys';
-import type { HistoryStore } from '../../server/engine/redis/history-store';
-import type { Message } from '../../server/protocol/validate';
+import type { HistoryStore } from '../../server/engine/engine';
+import type { Message } from '../../server/protocol/types';
 import { oneLine, table } from './table';
 
 /** What every subcommand gets: the connection, the store, where to write, and the settings. */

@@ -57,6 +57,11 @@ export class KeyedRateLimiter {
     return bucket.take();
   }
 
+  /** The allowance of one key, for the send pipeline. */
+  allowance(key: string): { take(): boolean } {
+    return { take: () => this.take(key) };
+  }
+
   close(): void {
     clearInterval(this.sweeper);
   }

@@ -1,31 +1,30 @@
-import { ChatError } from '../errors';
-import type { HistorySlice, HistoryStore } from '../engine/redis/history-store';
-import { historyFrame } from '../protocol/wire';
-import { echoableCid, parseClientFrame, validateCid, validateText, validateUser, type Cursor } from '../protocol/validate';
+import type { MessageSender } from '../chat/send-message';
 import { TokenBucket } from '../chat/rate-limit';
+import { ChatError } from '../errors';
+import { cursorQuery, roomParam, single } from '../http/request-input';
+import type { HistorySlice } from '../protocol/types';
+import { echoableCid, parseClientFrame, validateUser, type SendFields } from '../protocol/validate';
+import { ackFrame, errorFrame, historyFrame, messageFrame } from '../protocol/wire';
 import type { Broadcast } from '../rooms/broadcast';
 import type { RoomHub, RoomMember } from '../rooms/hub';
-import { cursorQuery, roomParam, single } from '../http/request-input';
-import { prepareTextFrame, type PreparedFrame } from './ws-frame';
 import { WebSocketHandler, type HandlerRequest, type HandlerSettings } from './websocket-handler';
+import { prepareTextFrame, type PreparedFrame } from './ws-frame';
 
 /** What the chat handler needs besides the shared handler settings. */
 export interface ChatServices {
   readonly hub: RoomHub;
-  readonly store: HistoryStore;
-  readonly maxMessageLength: number;
+  readonly sender: MessageSender;
+  /** Messages per second this connection may send (its own bucket). */
   readonly rateLimit: number;
-  /** Counts what happened, for /metrics. */
-  readonly onEvent?: (event: 'stored' | 'rate_limited' | 'slow_consumer') => void;
 }
 
 // Encoders run once per broadcast per process; every member writes the same frame.
-const messageFrame = (b: Broadcast): PreparedFrame => prepareTextFrame(`{"type":"message",${b.json.slice(1)}`);
-const presenceFrame = (b: Broadcast): PreparedFrame => prepareTextFrame(b.json);
+const messageWsFrame = (b: Broadcast): PreparedFrame => prepareTextFrame(messageFrame(b.json));
+const presenceWsFrame = (b: Broadcast): PreparedFrame => prepareTextFrame(b.json);
 
 /**
  * The chat room over WebSocket (PROTOCOL.md "WebSocket"): the history frame first, then the
- * room's messages and presence; sends are validated, rate limited, stored and acknowledged.
+ * room's messages and presence; sends go through the one send pipeline and are acknowledged.
  */
 export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
   room = '';
@@ -43,7 +42,7 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
   }
 
   override async open(): Promise<void> {
-    let cursor: Cursor;
+    let cursor;
     try {
       this.room = roomParam(this.request);
       this.name = validateUser(single(this.request.query.name));
@@ -69,20 +68,14 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
       this.writeError(parsed.error, parsed.cid);
       return;
     }
-    let cid: string | undefined;
+    const { text, cid } = parsed.command;
+    const fields: SendFields = { user: this.name, text, cid };
     try {
-      cid = validateCid(parsed.command.cid);
-      const text = validateText(parsed.command.text, this.services.maxMessageLength);
-      if (!this.bucket.take()) {
-        this.services.onEvent?.('rate_limited');
-        throw new ChatError('rate_limited', 'You are sending too fast; wait a moment and resend.');
-      }
-      const { message, duplicate } = await this.services.store.append(this.room, { user: this.name, text, cid });
-      if (!duplicate) this.services.onEvent?.('stored');
-      if (cid !== undefined && !this.closed) this.writeMessage(`{"type":"ack","cid":${JSON.stringify(cid)},"id":${message.id}}`);
+      const { message } = await this.services.sender.send(this.room, fields, this.bucket);
+      if (cid !== undefined && !this.closed) this.writeMessage(ackFrame(cid, message.id));
     } catch (err) {
       if (!(err instanceof ChatError)) throw err;
-      this.writeError(err, cid ?? echoableCid(parsed.command.cid));
+      this.writeError(err, echoableCid(cid));
     }
   }
 
@@ -96,17 +89,14 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
   }
 
   deliverMessage(broadcast: Broadcast): void {
-    if (!this.closed) this.writeFrame(broadcast.encode(messageFrame));
+    if (!this.closed) this.writeFrame(broadcast.encode(messageWsFrame));
   }
 
   deliverPresence(broadcast: Broadcast): void {
-    if (!this.closed) this.writeFrame(broadcast.encode(presenceFrame));
+    if (!this.closed) this.writeFrame(broadcast.encode(presenceWsFrame));
   }
 
   private writeError(err: ChatError, cid?: string): void {
-    if (this.closed) return;
-    const frame: Record<string, string> = { type: 'error', code: err.code, message: err.message };
-    if (cid !== undefined) frame.cid = cid;
-    this.writeMessage(frame);
+    if (!this.closed) this.writeMessage(errorFrame(err.code, err.message, cid));
   }
 }

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import WebSocket from 'ws';
 import { WebSocketClosedError } from '../errors';
 import type { Logger } from '../logger';
+import { NO_METRICS, type ChatMetrics } from '../metrics';
 import { prepareTextFrame, writePreparedFrame, type PreparedFrame } from './ws-frame';
 
 /** What a handler knows of the request that opened it. */
@@ -20,9 +21,10 @@ export interface HandlerSettings {
   readonly allowedOrigins: readonly string[];
   /** Unsent bytes a socket may queue before it is closed with 1013. */
   readonly maxBufferedBytes: number;
-  readonly maxMessageSize: number;
-  /** Invoked when a socket is closed for falling too far behind (for /metrics). */
-  readonly onSlowConsumer?: () => void;
+  /** The largest frame accepted, in bytes (`MAX_FRAME_BYTES`); larger ones close with 1009. */
+  readonly maxFrameBytes: number;
+  /** Counts slow consumers (default: nothing). */
+  readonly metrics?: ChatMetrics;
 }
 
 /** How long a closed slow consumer gets to go before it is cut off (it may never read the close frame). */
@@ -87,7 +89,7 @@ export abstract class WebSocketHandler {
 
   /** Override to change the largest message accepted, in bytes; larger frames close with 1009. */
   get maxMessageSize(): number {
-    return this.settings.maxMessageSize;
+    return this.settings.maxFrameBytes;
   }
 
   /** True once the socket is closing or closed: writes would throw. */
@@ -109,7 +111,7 @@ export abstract class WebSocketHandler {
     if (this.closed) throw new WebSocketClosedError();
     writePreparedFrame(this.socket, prepared);
     if (this.socket.bufferedAmount > this.settings.maxBufferedBytes) {
-      this.settings.onSlowConsumer?.();
+      (this.settings.metrics ?? NO_METRICS).slowConsumer();
       this.close(1013, 'too far behind: reconnect with your cursor');
     }
   }
@@ -183,5 +185,4 @@ export abstract class WebSocketHandler {
       this.close(1011, 'internal error');
     }
   }
-
 }

@@ -1,7 +1,8 @@
 import type { ParameterizedContext } from 'koa';
 import getRawBody from 'raw-body';
 import { ChatError } from '../errors';
-import { parseCursor, validateRoom, type Cursor } from '../protocol/validate';
+import type { Cursor } from '../protocol/types';
+import { parseCursor, validateRoom } from '../protocol/validate';
 
 /**
  * Validation at the edge, for every transport: each reader takes the least it needs of a request

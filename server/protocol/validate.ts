@@ -1,38 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ChatError } from '../errors';
-
-/** A stored chat message, as it travels on every transport (PROTOCOL.md "Message"). */
-export interface Message {
-  id: number;
-  room: string;
-  user: string;
-  text: string;
-  ts: number;
-  cid?: string;
-}
-
-/**
- * A message as stored in Redis: its id and its canonical JSON, serialized exactly once (by the
- * store script) and reused on every transport, so fan-out never serializes per member.
- */
-export interface StoredMessage {
-  readonly id: number;
-  readonly json: string;
-}
-
-/** What a client asks to store. */
-export interface MessageDraft {
-  user: string;
-  text: string;
-  cid?: string;
-}
-
-/** A client's catch-up cursor (PROTOCOL.md "The cursor"). */
-export interface Cursor {
-  since?: number;
-  epoch?: string;
-}
+import type { Cursor } from './types';
 
 export const ROOM_PATTERN = /^[\p{L}\p{N}_-]{1,64}$/u;
 export const MAX_USER_LENGTH = 32;
@@ -131,6 +100,16 @@ const sendCommand = z.strictObject({
   cid: z.string().optional(),
 });
 
+// Field types are checked by the validators below, so each gets its own sentence.
+const sendBody = z.strictObject({ user: z.unknown().optional(), text: z.unknown().optional(), cid: z.unknown().optional() });
+
+/** A send as a client asked for it: the fields the send pipeline validates. */
+export interface SendFields {
+  readonly user?: unknown;
+  readonly text: unknown;
+  readonly cid?: unknown;
+}
+
 export type ClientCommand = { type: 'message'; text: string; cid?: string };
 
 /** The outcome of reading a client frame: a command, or an error that names the frame's cid. */
@@ -163,25 +142,17 @@ export function parseClientFrame(raw: string): ParsedFrame {
   };
 }
 
+/** Reads the body of an HTTP send: only `user`, `text` and `cid`, each validated later. */
+export function parseSendBody(body: Readonly<Record<string, unknown>>): SendFields {
+  const parsed = sendBody.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const unknown = Object.keys(body).find((key) => !(key in sendBody.shape));
+  throw new ChatError('bad_request', `Unknown field ${JSON.stringify(unknown)}: send only user, text and cid.`);
+}
+
 /** The cid to name in an error frame: the client's own, when it is a string short enough to echo. */
 export function echoableCid(cid: unknown): string | undefined {
   return typeof cid === 'string' && cid.length <= MAX_CID_LENGTH ? cid : undefined;
-}
-
-/** Reads the id of a stored message from its canonical JSON without parsing it all. */
-export function idOf(json: string): number {
-  // The store script always writes `{"id":N,` first.
-  return parseInt(json.slice(6), 10);
-}
-
-/** JSON array of stored messages, by concatenation: they are JSON already. */
-export function messagesJson(messages: readonly StoredMessage[]): string {
-  let out = '[';
-  for (let i = 0; i < messages.length; i++) {
-    if (i > 0) out += ',';
-    out += messages[i]!.json;
-  }
-  return out + ']';
 }
 
 function codePoints(s: string): number {

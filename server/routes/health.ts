@@ -1,19 +1,14 @@
 import Router from '@koa/router';
-import type Redis from 'ioredis';
+import type { Engine } from '../engine/engine';
 import type { Metrics } from '../metrics';
 
-/** `GET /healthz` (200 when Redis answers, else 503) and `GET /metrics` (Prometheus text). */
-export function healthRoutes(redis: Redis, metrics: Metrics): Router {
+/** `GET /healthz` (200 when the engine answers, else 503) and `GET /metrics` (Prometheus text). */
+export function healthRoutes(engine: Engine, metrics: Metrics): Router {
   const router = new Router();
   router.get('/healthz', async (ctx) => {
-    let redisUp = false;
-    try {
-      redisUp = (await redis.ping()) === 'PONG';
-    } catch {
-      redisUp = false;
-    }
-    ctx.status = redisUp ? 200 : 503;
-    ctx.body = { status: redisUp ? 'ok' : 'unavailable', redis: redisUp ? 'up' : 'down' };
+    const up = await engine.healthy();
+    ctx.status = up ? 200 : 503;
+    ctx.body = { status: up ? 'ok' : 'unavailable', [engine.name]: up ? 'up' : 'down' };
   });
   router.get('/metrics', async (ctx) => {
     ctx.type = metrics.registry.contentType;

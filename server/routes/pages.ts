@@ -4,9 +4,8 @@ import Router from '@koa/router';
 import type { ParameterizedContext } from 'koa';
 import nunjucks from 'nunjucks';
 import { ChatError } from '../errors';
-import type { HistoryStore } from '../engine/redis/history-store';
+import type { HistoryStore, PresenceStore } from '../engine/engine';
 import { validateRoom, validateUser } from '../protocol/validate';
-import type { Presence } from '../engine/redis/presence-store';
 import { single } from '../http/request-input';
 
 /** Found from the sources (server/routes, run by tsx) and from the build (dist/server/routes). */
@@ -18,8 +17,8 @@ const TRANSPORTS = new Set(['ws', 'sse', 'longpoll', 'poll']);
 const LOBBY_ROOMS = 50;
 
 export interface PageOptions {
-  readonly store: HistoryStore;
-  readonly presence: Presence;
+  readonly history: HistoryStore;
+  readonly presence: PresenceStore;
   readonly maxMessageLength: number;
 }
 
@@ -41,7 +40,7 @@ export function pageRoutes(options: PageOptions): Router {
   const lobby = async (ctx: ParameterizedContext, error?: string, status = 200) => {
     let rooms: Array<{ room: string; online: number }> = [];
     try {
-      const recent = (await options.store.rooms()).slice(0, LOBBY_ROOMS).map((r) => r.room);
+      const recent = (await options.history.rooms()).slice(0, LOBBY_ROOMS).map((r) => r.room);
       const online = await options.presence.online(recent);
       rooms = recent.map((room) => ({ room, online: online.get(room) ?? 0 }));
     } catch (err) {

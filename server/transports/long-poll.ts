@@ -1,21 +1,13 @@
-import type Router from '@koa/router';
 import type { ParameterizedContext } from 'koa';
-import { pollAnswer, pollAnswerForMessage } from '../protocol/wire';
-import type { HistorySlice, HistoryStore } from '../engine/redis/history-store';
-import type { Broadcast, Encoder } from '../rooms/broadcast';
-import type { RoomHub, RoomMember } from '../rooms/hub';
 import { cursorQuery, intQuery, roomParam } from '../http/request-input';
+import type { HistorySlice } from '../protocol/types';
+import { pollAnswer, pollAnswerForMessage } from '../protocol/wire';
+import type { Broadcast, Encoder } from '../rooms/broadcast';
+import type { RoomMember } from '../rooms/hub';
+import type { MountedTransport, TransportContext, TransportRoutes } from './index';
 
 export const DEFAULT_POLL_TIMEOUT_SEC = 25;
 export const MAX_POLL_TIMEOUT_SEC = 60;
-
-export interface LongPollOptions {
-  readonly hub: RoomHub;
-  readonly store: HistoryStore;
-  readonly waitList: WaitList;
-  /** Invoked with +1 when a request starts being held and -1 when it is answered or dropped. */
-  readonly onHold?: (delta: 1 | -1) => void;
-}
 
 // One answer per broadcast, shared by every waiter it wakes.
 const wokenAnswer: Encoder<string> = (b) => pollAnswerForMessage(b.room, b.epoch, b);
@@ -102,15 +94,17 @@ export class WaitList {
  * after `since` exists, else after `timeout` seconds with no messages. Waiters wake on the
  * room's published messages; a request that goes away is dropped at once.
  */
-export function mountLongPoll(router: Router, options: LongPollOptions): void {
-  router.get('/api/rooms/:room/poll', async (ctx) => {
+export function mountLongPoll({ http }: TransportRoutes, context: TransportContext): MountedTransport {
+  const { hub, history, metrics } = context;
+  const waitList = new WaitList();
+  http.get('/api/rooms/:room/poll', async (ctx) => {
     const room = roomParam(ctx);
     const cursor = cursorQuery(ctx);
     const timeoutSec = intQuery(ctx, 'timeout', 0, MAX_POLL_TIMEOUT_SEC) ?? DEFAULT_POLL_TIMEOUT_SEC;
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'json';
     if (cursor.since === undefined || timeoutSec === 0) {
-      ctx.body = pollAnswer(await options.store.since(room, cursor));
+      ctx.body = pollAnswer(await history.since(room, cursor));
       return;
     }
     const waiter = new PollWaiter();
@@ -119,17 +113,17 @@ export function mountLongPoll(router: Router, options: LongPollOptions): void {
     const gone = () => waiter.finish(undefined);
     ctx.res.once('close', gone);
     try {
-      empty = await options.hub.join(room, waiter, cursor);
+      empty = await hub.join(room, waiter, cursor);
       if (waiter.answer === undefined && !ctx.res.destroyed) {
-        release = options.waitList.add(waiter, timeoutSec, () => waiter.finish(pollAnswer(empty!)));
-        options.onHold?.(1);
+        release = waitList.add(waiter, timeoutSec, () => waiter.finish(pollAnswer(empty!)));
+        metrics.connectionOpened('longpoll');
         await waiter.settled;
-        options.onHold?.(-1);
+        metrics.connectionClosed('longpoll');
       }
     } finally {
       release();
       ctx.res.off('close', gone);
-      options.hub.leave(room, waiter);
+      hub.leave(room, waiter);
     }
     if (waiter.answer === undefined) {
       respondToNobody(ctx);
@@ -137,6 +131,12 @@ export function mountLongPoll(router: Router, options: LongPollOptions): void {
     }
     ctx.body = waiter.answer;
   });
+  return {
+    get size() {
+      return waitList.size;
+    },
+    close: async () => waitList.close(),
+  };
 }
 
 function respondToNobody(ctx: ParameterizedContext): void {

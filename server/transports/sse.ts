@@ -1,30 +1,19 @@
 import { PassThrough } from 'node:stream';
-import type Router from '@koa/router';
 import { ChatError } from '../errors';
-import type { HistorySlice } from '../engine/redis/history-store';
-import { parseCursor, validateUser, type Cursor } from '../protocol/validate';
-import type { Broadcast, Encoder } from '../rooms/broadcast';
-import type { RoomHub, RoomMember } from '../rooms/hub';
 import { cursorQuery, roomParam, single } from '../http/request-input';
+import type { Cursor, HistorySlice } from '../protocol/types';
+import { parseCursor, validateUser } from '../protocol/validate';
+import { SSE_PING, sseHistory, sseMessageEvent, ssePresenceEvent, sseRetry } from '../protocol/wire';
+import type { Broadcast, Encoder } from '../rooms/broadcast';
+import type { RoomMember } from '../rooms/hub';
+import type { MountedTransport, TransportContext, TransportRoutes } from './index';
 
 export const SSE_RETRY_MS = 3000;
 export const SSE_PING_MS = 15_000;
 
-export interface SseOptions {
-  readonly hub: RoomHub;
-  readonly streams: SseStreams;
-  readonly maxBufferedBytes: number;
-  readonly onOpen?: () => void;
-  readonly onClose?: () => void;
-}
-
-/** A message as an SSE event; its id is the cursor `EPOCH:ID` that Last-Event-ID brings back. */
-const messageEventText = (epoch: string, id: number, json: string): string =>
-  `id: ${epoch}:${id}\nevent: message\ndata: ${json}\n\n`;
-
 // Each event is encoded once per process and written as the same bytes to every stream.
-const messageEvent: Encoder<Buffer> = (b) => Buffer.from(messageEventText(b.epoch, b.id, b.json));
-const presenceEvent: Encoder<Buffer> = (b) => Buffer.from(`event: presence\ndata: ${b.json}\n\n`);
+const messageEvent: Encoder<Buffer> = (b) => Buffer.from(sseMessageEvent(b.epoch, b.id, b.json));
+const presenceEvent: Encoder<Buffer> = (b) => Buffer.from(ssePresenceEvent(b.json));
 
 /** One Server-Sent Events stream as a room member. */
 class SseStream implements RoomMember {
@@ -35,14 +24,7 @@ class SseStream implements RoomMember {
   ) {}
 
   deliverHistory(slice: HistorySlice): void {
-    let out = '';
-    if (slice.gap) out += `event: gap\ndata: {"missed":${slice.missed ?? 'null'},"epoch":${JSON.stringify(slice.epoch)}}\n\n`;
-    for (const m of slice.messages) out += messageEventText(slice.epoch, m.id, m.json);
-    if (slice.messages.length === 0) {
-      // An event id even with nothing to replay, so a reconnect resumes from here.
-      out = `id: ${slice.epoch}:${slice.last}\nevent: ready\ndata: {"epoch":${JSON.stringify(slice.epoch)},"last":${slice.last}}\n\n`;
-    }
-    this.write(out);
+    this.write(sseHistory(slice));
   }
 
   deliverMessage(broadcast: Broadcast): void {
@@ -68,7 +50,7 @@ export class SseStreams {
 
   constructor(pingMs = SSE_PING_MS) {
     this.timer = setInterval(() => {
-      for (const stream of this.streams) stream.write(': ping\n\n');
+      for (const stream of this.streams) stream.write(SSE_PING);
     }, pingMs);
     this.timer.unref();
   }
@@ -108,23 +90,25 @@ export function sseCursor(lastEventId: string | undefined, query: Cursor): Curso
  * (after `event: gap` when it cannot resume), then every message as `id: E:ID`. Redis is read
  * before the headers go out, so an outage is a 503 and not a broken stream.
  */
-export function mountSse(router: Router, options: SseOptions): void {
-  router.get('/api/rooms/:room/events', async (ctx) => {
+export function mountSse({ http }: TransportRoutes, context: TransportContext): MountedTransport {
+  const { hub, metrics, config } = context;
+  const streams = new SseStreams();
+  http.get('/api/rooms/:room/events', async (ctx) => {
     const room = roomParam(ctx);
     const cursor = sseCursor(ctx.get('last-event-id') || undefined, cursorQuery(ctx));
     const rawName = single(ctx.query.name);
     const name = rawName === undefined ? undefined : validateUser(rawName);
     const body = new PassThrough();
-    const stream = new SseStream(body, name, options.maxBufferedBytes);
-    body.write(`retry: ${SSE_RETRY_MS}\n\n`);
-    await options.hub.join(room, stream, cursor);
+    const stream = new SseStream(body, name, config.maxBufferedBytes);
+    body.write(sseRetry(SSE_RETRY_MS));
+    await hub.join(room, stream, cursor);
 
-    options.streams.add(stream);
-    options.onOpen?.();
+    streams.add(stream);
+    metrics.connectionOpened('sse');
     const cleanup = () => {
-      options.streams.delete(stream);
-      options.hub.leave(room, stream);
-      options.onClose?.();
+      streams.delete(stream);
+      hub.leave(room, stream);
+      metrics.connectionClosed('sse');
       body.end();
     };
     ctx.res.once('close', cleanup);
@@ -139,4 +123,10 @@ export function mountSse(router: Router, options: SseOptions): void {
     });
     ctx.body = body;
   });
+  return {
+    get size() {
+      return streams.size;
+    },
+    close: async () => streams.close(),
+  };
 }

@@ -1,9 +1,11 @@
+import { once } from 'node:events';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type WebSocket from 'ws';
+import { ChatSocketHandler } from '../handlers/chat-handler';
+import type { HandlerRequest, HandlerSettings, WebSocketHandler } from '../handlers/websocket-handler';
 import type { Logger } from '../logger';
-import { once } from 'node:events';
-import type { HandlerRequest, WebSocketHandler } from '../handlers/websocket-handler';
+import type { MountedTransport, TransportContext, TransportRoutes } from './index';
 
 /** Makes the handler for one connection. */
 export type HandlerFactory = (socket: WebSocket, request: HandlerRequest) => WebSocketHandler;
@@ -66,6 +68,34 @@ export class SocketRegistry {
       handler.ping();
     }
   }
+}
+
+/**
+ * The chat over WebSocket (`/ws/:room`): one `ChatSocketHandler` per connection, kept alive by
+ * the registry's heartbeat.
+ */
+export function mountWebSocket({ ws }: TransportRoutes, context: TransportContext): MountedTransport {
+  const { config, logger, metrics } = context;
+  const sockets = new SocketRegistry(config.pingIntervalMs, logger);
+  const settings: HandlerSettings = {
+    logger,
+    allowedOrigins: config.allowedOrigins,
+    maxBufferedBytes: config.maxBufferedBytes,
+    maxFrameBytes: config.maxFrameBytes,
+    metrics,
+  };
+  const services = { hub: context.hub, sender: context.sender, rateLimit: config.rateLimit };
+  sockets.mount(ws, '/ws/:room', (socket, request) => {
+    metrics.connectionOpened('websocket');
+    socket.once('close', () => metrics.connectionClosed('websocket'));
+    return new ChatSocketHandler(socket, request, settings, services);
+  });
+  return {
+    get size() {
+      return sockets.size;
+    },
+    close: () => sockets.closeAll(1001, 'server shutting down'),
+  };
 }
 
 /**

@@ -1,17 +1,17 @@
 import type Redis from 'ioredis';
-import { HistoryStore } from '../../../server/engine/redis/history-store';
+import { RedisHistoryStore } from '../../../server/engine/redis/history-store';
 import { epochKey, historyKey, roomsKey, seqKey } from '../../../server/engine/redis/keys';
 import { connectCommandClient, connectSubscriber } from '../../../server/engine/redis/connect';
 import { startTestRedis, type TestRedis } from '../../helpers/redis-server';
 
 let redis: TestRedis;
 let client: Redis;
-let store: HistoryStore;
+let store: RedisHistoryStore;
 
 beforeAll(async () => {
   redis = await startTestRedis();
   client = await connectCommandClient(redis.url);
-  store = new HistoryStore(client, 100);
+  store = new RedisHistoryStore(client, 100);
 });
 afterEach(() => redis.flush());
 afterAll(async () => {
@@ -23,7 +23,7 @@ async function fill(room: string, count: number): Promise<void> {
   for (let i = 1; i <= count; i++) await store.append(room, { user: 'u', text: `m${i}` });
 }
 
-describe('HistoryStore#append(room, draft)', () => {
+describe('RedisHistoryStore#append(room, draft)', () => {
   it('assigns ids from 1 and stores the message as canonical JSON, newest first', async () => {
     const first = await store.append('lobby', { user: 'alice', text: 'hi' });
     const second = await store.append('lobby', { user: 'bob', text: 'yo' });
@@ -79,13 +79,13 @@ describe('HistoryStore#append(room, draft)', () => {
   it('fails with unavailable when Redis is down', async () => {
     const broken = await connectCommandClient(redis.url);
     broken.disconnect();
-    const brokenStore = new HistoryStore(broken, 100);
+    const brokenStore = new RedisHistoryStore(broken, 100);
     await expect(brokenStore.append('lobby', { user: 'a', text: 'x' })).rejects.toMatchObject({ code: 'unavailable' });
     await expect(brokenStore.since('lobby')).rejects.toMatchObject({ code: 'unavailable', status: 503 });
   });
 });
 
-describe('HistoryStore#since(room, cursor)', () => {
+describe('RedisHistoryStore#since(room, cursor)', () => {
   it('gives an empty room an epoch, last 0 and no gap', async () => {
     const slice = await store.since('empty');
     expect(slice).toMatchObject({ room: 'empty', last: 0, messages: [], gap: false });

@@ -1,39 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import { unavailable } from '../../errors';
-import { idOf, type Cursor, type MessageDraft, type StoredMessage } from '../../protocol/validate';
+import type { Cursor, HistorySlice, MessageDraft, StoredMessage } from '../../protocol/types';
+import { idOf, storedMessageParts } from '../../protocol/wire';
+import type { AppendResult, HistoryStore, RoomSummary } from '../engine';
 import { CID_TTL_SEC, cidKey, epochKey, historyKey, messageChannel, roomsKey, seqKey } from './keys';
 
-/** What a cursor gets back: the messages after it, oldest first, or a gap (PROTOCOL.md "The cursor"). */
-export interface HistorySlice {
-  readonly room: string;
-  readonly epoch: string;
-  /** The room's newest id (0 for an empty room). */
-  readonly last: number;
-  readonly messages: readonly StoredMessage[];
-  readonly gap: boolean;
-  /** With a gap: how many messages were lost, or null when unknown (a reset history). */
-  readonly missed: number | null;
-}
-
-/** The outcome of an append: the message, and whether this call stored it or a repeated cid found it. */
-export interface AppendResult {
-  readonly message: StoredMessage;
-  readonly duplicate: boolean;
-  readonly epoch: string;
-}
-
-export interface RoomSummary {
-  readonly room: string;
-  readonly lastActivity: number;
-}
-
 /**
- * The room history in Redis, with no transport in it: the WebSocket handler, the HTTP
- * transports and the admin script all read and write through these functions.
- * Every Redis failure comes out as `ChatError('unavailable')`.
+ * The room history in Redis: one Lua script per stored message, one per read. The admin script
+ * uses it too. Every Redis failure comes out as `ChatError('unavailable')`.
  */
-export class HistoryStore {
+export class RedisHistoryStore implements HistoryStore {
   constructor(
     private readonly redis: Redis,
     private readonly historyLimit: number,
@@ -41,14 +18,9 @@ export class HistoryStore {
     private readonly onFailure: (err: unknown) => void = () => {},
   ) {}
 
-  /**
-   * Stores a message: one atomic script checks the cid, assigns the id, pushes, trims and
-   * publishes. A cid seen in this room in the last 10 minutes returns the first message instead.
-   */
+  /** One script checks the cid, assigns the id, pushes, trims and publishes. */
   async append(room: string, draft: MessageDraft): Promise<AppendResult> {
-    // The script adds `{"id":N,` and `,"ts":T`: serialize the rest here, once.
-    const fields = JSON.stringify({ room, user: draft.user, text: draft.text }).slice(1, -1);
-    const cidFragment = draft.cid === undefined ? '' : `,"cid":${JSON.stringify(draft.cid)}`;
+    const { fields, cidField } = storedMessageParts(room, draft);
     let reply: [number, string, string];
     try {
       reply = await this.redis.appendMessage(
@@ -57,7 +29,7 @@ export class HistoryStore {
         epochKey(room),
         cidKey(room, draft.cid ?? ''),
         fields,
-        cidFragment,
+        cidField,
         this.historyLimit,
         messageChannel(room),
         newEpoch(),
@@ -76,10 +48,6 @@ export class HistoryStore {
     return { message, duplicate: stored === 0, epoch };
   }
 
-  /**
-   * The messages after `cursor.since`, oldest first. Without `since`: the retained history and
-   * never a gap. A cursor older than the retained window, or from another epoch, gets `gap`.
-   */
   async since(room: string, cursor: Cursor = {}): Promise<HistorySlice> {
     let reply: [string, number, number, string[]];
     try {
@@ -111,7 +79,6 @@ export class HistoryStore {
     return { ...base, gap: false, missed: null };
   }
 
-  /** Rooms that have history, most recently active first. */
   async rooms(): Promise<RoomSummary[]> {
     let flat: string[];
     try {

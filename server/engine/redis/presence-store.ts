@@ -1,29 +1,26 @@
 import type Redis from 'ioredis';
 import { unavailable } from '../../errors';
+import type { PresenceChange } from '../../protocol/types';
+import { presenceFrameParts } from '../../protocol/wire';
+import type { PresenceStore } from '../engine';
 import { presenceChannel, presenceKey } from './keys';
 
 /** How long one process's count holds without a refresh: a crashed process drops out after this. */
 export const PRESENCE_TTL_MS = 30_000;
 
-/** What changed, for the presence frame. */
-export type PresenceChange = { joined: string } | { left: string } | undefined;
-
 /**
  * Online counts across processes: each process keeps its own member count per room in a
- * Redis hash, refreshed well within `PRESENCE_TTL_MS`, and the total is their sum.
+ * Redis hash, refreshed well within `PRESENCE_TTL_MS`, and the total is their sum, computed
+ * and published by one script.
  */
-export class Presence {
+export class RedisPresenceStore implements PresenceStore {
   constructor(
     private readonly redis: Redis,
     private readonly processId: string,
   ) {}
 
-  /** Sets this process's count for `room` and publishes a presence frame with the new total. */
   async update(room: string, localCount: number, change: PresenceChange): Promise<number> {
-    const prefix = `{"type":"presence","room":${JSON.stringify(room)},"online":`;
-    let suffix = '}';
-    if (change && 'joined' in change) suffix = `,"joined":${JSON.stringify(change.joined)}}`;
-    if (change && 'left' in change) suffix = `,"left":${JSON.stringify(change.left)}}`;
+    const { prefix, suffix } = presenceFrameParts(room, change);
     try {
       return await this.redis.updatePresence(
         presenceKey(room),
@@ -39,7 +36,6 @@ export class Presence {
     }
   }
 
-  /** Re-asserts this process's counts, publishing nothing. */
   async refresh(counts: ReadonlyMap<string, number>): Promise<void> {
     if (counts.size === 0) return;
     const pipeline = this.redis.pipeline();
@@ -49,7 +45,6 @@ export class Presence {
     await pipeline.exec();
   }
 
-  /** The online totals of several rooms, read without writing. */
   async online(rooms: readonly string[]): Promise<Map<string, number>> {
     const totals = new Map<string, number>();
     if (rooms.length === 0) return totals;

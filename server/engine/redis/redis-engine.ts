@@ -1,0 +1,61 @@
+import type Redis from 'ioredis';
+import type { Engine } from '../engine';
+import { connectCommandClient, connectSubscriber } from './connect';
+import { RedisHistoryStore } from './history-store';
+import { RedisPresenceStore } from './presence-store';
+import { RedisRoomBus } from './room-bus';
+
+export interface RedisEngineOptions {
+  readonly url: string;
+  readonly historyLimit: number;
+  /** This process's name in the presence hashes; unique per process. */
+  readonly processId: string;
+  /** Invoked on every connection error and every failed store call (for logs and /metrics). */
+  readonly onError?: (err: unknown) => void;
+}
+
+/** The Redis engine, with its two connections: one for commands and scripts, one for subscriptions. */
+export interface RedisEngine extends Engine {
+  /** The command connection, for what only Redis has (the admin script, tests). */
+  readonly redis: Redis;
+}
+
+/** Connects to the Redis at `options.url`; rejects with a sentence when it does not answer. */
+export async function connectRedisEngine(options: RedisEngineOptions): Promise<RedisEngine> {
+  const onError = (err: unknown) => options.onError?.(err);
+  let redis: Redis | undefined;
+  let subscriber: Redis | undefined;
+  try {
+    redis = await connectCommandClient(options.url, { onError });
+    subscriber = await connectSubscriber(options.url, { onError });
+  } catch (err) {
+    redis?.disconnect();
+    subscriber?.disconnect();
+    throw new Error(`Cannot reach Redis at ${options.url}: ${(err as Error).message}`, { cause: err });
+  }
+  const command = redis;
+  const sub = subscriber;
+  return {
+    name: 'redis',
+    redis: command,
+    history: new RedisHistoryStore(command, options.historyLimit, onError),
+    presence: new RedisPresenceStore(command, options.processId),
+    bus: new RedisRoomBus(sub),
+    async healthy() {
+      try {
+        return (await command.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+    close: () => Promise.all([quit(command), quit(sub)]).then(() => undefined),
+  };
+}
+
+/** QUIT politely when Redis answers; otherwise stop reconnecting at once. */
+async function quit(client: Redis): Promise<void> {
+  if (client.status === 'ready') {
+    await Promise.race([client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+  }
+  client.disconnect(false);
+}
