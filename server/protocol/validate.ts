@@ -106,7 +106,7 @@ const sendBody = z.strictObject({ user: z.unknown().optional(), text: z.unknown(
 /** A send as a client asked for it: the fields the send pipeline validates. */
 export interface SendFields {
   readonly user?: unknown;
-  readonly text: unknown;
+  readonly text?: unknown;
   readonly cid?: unknown;
 }
 

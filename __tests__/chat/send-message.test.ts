@@ -1,0 +1,79 @@
+import { MessageSender } from '../../server/chat/send-message';
+import type { AppendResult, HistoryStore } from '../../server/engine/engine';
+import { ChatError } from '../../server/errors';
+import type { ChatMetrics } from '../../server/metrics';
+import { NO_METRICS } from '../../server/metrics';
+import type { MessageDraft } from '../../server/protocol/types';
+
+/** A history that stores in an array; a cid seen before answers with the first message. */
+class ArrayHistory implements Pick<HistoryStore, 'append'> {
+  readonly drafts: MessageDraft[] = [];
+  async append(room: string, draft: MessageDraft): Promise<AppendResult> {
+    const first = draft.cid === undefined ? -1 : this.drafts.findIndex((d) => d.cid === draft.cid);
+    if (first < 0) this.drafts.push(draft);
+    const id = first < 0 ? this.drafts.length : first + 1;
+    return { message: { id, json: JSON.stringify({ id, room, ...draft }) }, duplicate: first >= 0, epoch: 'E' };
+  }
+}
+
+const allowance = (left: number) => ({ take: () => left-- > 0 });
+let history: ArrayHistory;
+let counted: { stored: number; limited: number };
+let sender: MessageSender;
+
+beforeEach(() => {
+  history = new ArrayHistory();
+  counted = { stored: 0, limited: 0 };
+  const metrics: ChatMetrics = {
+    ...NO_METRICS,
+    messageStored: () => void counted.stored++,
+    rateLimited: () => void counted.limited++,
+  };
+  sender = new MessageSender({ history: history as unknown as HistoryStore, maxMessageLength: 10, metrics });
+});
+
+const codeOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'stored',
+    (err: unknown) => (err instanceof ChatError ? err.code : String(err)),
+  );
+
+describe('MessageSender#send(room, fields, allowance)', () => {
+  it('stores the trimmed text under the validated name and counts it once', async () => {
+    const { message, duplicate } = await sender.send('r', { user: ' ann ', text: ' hi ', cid: 'c1' }, allowance(5));
+    expect(JSON.parse(message.json)).toMatchObject({ id: 1, user: 'ann', text: 'hi', cid: 'c1' });
+    expect(duplicate).toBe(false);
+    expect(counted.stored).toBe(1);
+  });
+
+  it('answers a repeated cid with the first message and does not count it again', async () => {
+    await sender.send('r', { user: 'ann', text: 'hi', cid: 'c1' }, allowance(5));
+    const again = await sender.send('r', { user: 'ann', text: 'hi', cid: 'c1' }, allowance(5));
+    expect(again).toMatchObject({ duplicate: true, message: { id: 1 } });
+    expect(counted.stored).toBe(1);
+  });
+
+  it('refuses bad fields before taking from the allowance or storing', async () => {
+    const spent = allowance(1);
+    expect(await codeOf(sender.send('r', { user: 'ann', text: 'x'.repeat(11) }, spent))).toBe('too_long');
+    expect(await codeOf(sender.send('r', { user: 'ann', text: '   ' }, spent))).toBe('bad_request');
+    expect(await codeOf(sender.send('r', { user: 'ann', text: 'hi', cid: 7 }, spent))).toBe('bad_request');
+    expect(await codeOf(sender.send('r', { user: 'a\u0007', text: 'hi' }, spent))).toBe('bad_request');
+    expect(history.drafts).toEqual([]);
+    expect(await codeOf(sender.send('r', { user: 'ann', text: 'hi' }, spent))).toBe('stored');
+  });
+
+  it('refuses with rate_limited once the allowance is spent, stores nothing and counts the refusal', async () => {
+    const two = allowance(2);
+    await sender.send('r', { text: 'a' }, two);
+    await sender.send('r', { text: 'b' }, two);
+    expect(await codeOf(sender.send('r', { text: 'c' }, two))).toBe('rate_limited');
+    expect(history.drafts).toHaveLength(2);
+    expect(counted).toEqual({ stored: 2, limited: 1 });
+  });
+
+  it('names a missing sender guest-xxxx', async () => {
+    const { message } = await sender.send('r', { text: 'hi' }, allowance(1));
+    expect(JSON.parse(message.json).user).toMatch(/^guest-[0-9a-f]{4}$/);
+  });
+});

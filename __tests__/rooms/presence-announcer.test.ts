@@ -1,0 +1,91 @@
+import type { PresenceStore } from '../../server/engine/engine';
+import { createLogger } from '../../server/logger';
+import type { PresenceChange } from '../../server/protocol/types';
+import { PRESENCE_NAMES_LIMIT, PresenceAnnouncer } from '../../server/rooms/presence-announcer';
+
+/** A presence store that writes down what this process told it. */
+class RecordingStore implements PresenceStore {
+  readonly updates: Array<{ room: string; count: number; change: PresenceChange }> = [];
+  readonly refreshes: Array<Map<string, number>> = [];
+  async update(room: string, count: number, change: PresenceChange): Promise<number> {
+    this.updates.push({ room, count, change });
+    return count;
+  }
+  async refresh(counts: ReadonlyMap<string, number>): Promise<void> {
+    this.refreshes.push(new Map(counts));
+  }
+  async online(): Promise<Map<string, number>> {
+    return new Map();
+  }
+}
+
+let store: RecordingStore;
+let announcer: PresenceAnnouncer;
+
+beforeEach(() => {
+  jest.useFakeTimers();
+  store = new RecordingStore();
+  announcer = new PresenceAnnouncer({ store, log: createLogger('silent'), refreshMs: 10_000, coalesceMs: 1000 });
+});
+afterEach(async () => {
+  await announcer.close();
+  jest.useRealTimers();
+});
+
+describe('PresenceAnnouncer#joined(room, name) and #left(room, name)', () => {
+  it('announces each join and leave with the new count in a small room', () => {
+    announcer.joined('r', 'ann');
+    announcer.joined('r', 'bob');
+    announcer.left('r', 'ann');
+    expect(store.updates).toEqual([
+      { room: 'r', count: 1, change: { joined: 'ann' } },
+      { room: 'r', count: 2, change: { joined: 'bob' } },
+      { room: 'r', count: 1, change: { left: 'ann' } },
+    ]);
+    expect(announcer.online('r')).toBe(1);
+  });
+
+  it(`coalesces a big room's changes (over ${PRESENCE_NAMES_LIMIT} here) into one count-only update per second`, () => {
+    for (let i = 0; i < PRESENCE_NAMES_LIMIT; i++) announcer.joined('big', `u${i}`);
+    const named = store.updates.length;
+    for (let i = 0; i < 50; i++) announcer.joined('big', `late${i}`);
+    announcer.left('big', 'u0');
+    expect(store.updates).toHaveLength(named);
+    jest.advanceTimersByTime(1000);
+    expect(store.updates.slice(named)).toEqual([{ room: 'big', count: PRESENCE_NAMES_LIMIT + 49, change: undefined }]);
+  });
+
+  it('drops the count to 0 at once when the last member leaves, even while an update is pending', () => {
+    for (let i = 0; i <= PRESENCE_NAMES_LIMIT; i++) announcer.joined('big', `u${i}`);
+    for (let i = 0; i <= PRESENCE_NAMES_LIMIT; i++) announcer.left('big', `u${i}`);
+    expect(store.updates.at(-1)).toEqual({ room: 'big', count: 0, change: undefined });
+    const before = store.updates.length;
+    jest.advanceTimersByTime(5000);
+    expect(store.updates).toHaveLength(before);
+  });
+
+  it('ignores a leave from a room it does not count', () => {
+    announcer.left('nowhere', 'ann');
+    expect(store.updates).toEqual([]);
+  });
+});
+
+describe('PresenceAnnouncer refresh', () => {
+  it('re-asserts the counts of rooms with members on every period, so a dead process drops out', () => {
+    announcer.joined('a', 'ann');
+    announcer.joined('b', 'bob');
+    announcer.left('b', 'bob');
+    jest.advanceTimersByTime(10_000);
+    expect(store.refreshes).toEqual([new Map([['a', 1]])]);
+  });
+});
+
+describe('PresenceAnnouncer#close()', () => {
+  it('withdraws this process’s counts and stops refreshing', async () => {
+    announcer.joined('a', 'ann');
+    await announcer.close();
+    expect(store.updates.at(-1)).toEqual({ room: 'a', count: 0, change: undefined });
+    jest.advanceTimersByTime(30_000);
+    expect(store.refreshes).toEqual([]);
+  });
+});
