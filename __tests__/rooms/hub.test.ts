@@ -6,11 +6,10 @@ import { messageChannel } from '../../server/engine/redis/keys';
 import { RedisPresenceStore } from '../../server/engine/redis/presence-store';
 import { RedisRoomBus } from '../../server/engine/redis/room-bus';
 import { createLogger } from '../../server/logger';
-import type { HistorySlice } from '../../server/protocol/types';
-import type { Broadcast } from '../../server/rooms/broadcast';
-import { RoomHub, type RoomMember } from '../../server/rooms/hub';
+import { RoomHub } from '../../server/rooms/hub';
 import { PresenceAnnouncer } from '../../server/rooms/presence-announcer';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server';
+import { RoomRecorder } from '../helpers/room-recorder';
 
 let redis: TestRedis;
 let client: Redis;
@@ -27,22 +26,6 @@ function makeHub(history: HistoryStore, processId: string): RoomHub {
   return new RoomHub({ history, bus: new RedisRoomBus(subscriber), presence, logger });
 }
 
-/** A member that writes down what it is given. */
-class Recorder implements RoomMember {
-  readonly histories: HistorySlice[] = [];
-  readonly ids: number[] = [];
-  readonly epochs: string[] = [];
-  constructor(readonly name?: string) {}
-  deliverHistory(slice: HistorySlice): void {
-    this.histories.push(slice);
-    this.ids.push(...slice.messages.map((m) => m.id));
-  }
-  deliverMessage(b: Broadcast): void {
-    this.ids.push(b.id);
-    this.epochs.push(b.epoch);
-  }
-  deliverPresence(): void {}
-}
 
 const until = async (check: () => boolean) => {
   const start = Date.now();
@@ -69,7 +52,7 @@ afterEach(async () => {
 
 describe('RoomHub#join(room, member, cursor)', () => {
   it('hands live messages to members in id order, never one they hold', async () => {
-    const a = new Recorder('a');
+    const a = new RoomRecorder('a');
     await hub.join('r', a, {});
     for (let i = 0; i < 3; i++) await store.append('r', { user: 'u', text: `m${i}` });
     await until(() => a.ids.length === 3);
@@ -91,7 +74,7 @@ describe('RoomHub#join(room, member, cursor) on a room new to this process', () 
       }
     })(client, 5);
     const racingHub = makeHub(racing, 't2');
-    const member = new Recorder();
+    const member = new RoomRecorder();
     try {
       const slice = await racingHub.join('fresh', member, {});
       await until(() => member.ids.length === 1);
@@ -105,13 +88,13 @@ describe('RoomHub#join(room, member, cursor) on a room new to this process', () 
 
 describe('RoomHub repair after pub/sub lost messages', () => {
   it('gives each member its own view of a gap: the one behind gets the gap, the one ahead only what it lacks', async () => {
-    const behind = new Recorder('behind');
+    const behind = new RoomRecorder('behind');
     await hub.join('r', behind, {});
     // Pub/sub loses everything published while we are not subscribed.
     await subscriber.unsubscribe(messageChannel('r'));
     for (let i = 1; i <= 8; i++) await store.append('r', { user: 'u', text: `m${i}` });
     // A member joins meanwhile and is up to date from the list (ids 4..8 are retained).
-    const ahead = new Recorder('ahead');
+    const ahead = new RoomRecorder('ahead');
     await hub.join('r', ahead, {});
     expect(ahead.ids).toEqual([4, 5, 6, 7, 8]);
 
@@ -128,7 +111,7 @@ describe('RoomHub repair after pub/sub lost messages', () => {
   });
 
   it('repairs a lost message without a gap when the list still holds it', async () => {
-    const a = new Recorder('a');
+    const a = new RoomRecorder('a');
     await hub.join('r', a, {});
     await subscriber.unsubscribe(messageChannel('r'));
     await store.append('r', { user: 'u', text: 'lost in pub/sub' });

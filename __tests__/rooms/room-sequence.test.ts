@@ -1,7 +1,7 @@
 import { createLogger } from '../../server/logger';
 import type { Cursor, HistorySlice, StoredMessage } from '../../server/protocol/types';
-import type { Broadcast } from '../../server/rooms/broadcast';
 import { RoomSequence, type RoomMember } from '../../server/rooms/room-sequence';
+import { RoomRecorder } from '../helpers/room-recorder';
 
 // RoomSequence without Redis or sockets: the history is an array of ids here, read through an
 // injected since() that a test can hold back or fail, as an outage would.
@@ -59,21 +59,6 @@ class FakeHistory {
   }
 }
 
-/** A member that writes down what it is given. */
-class Recorder implements RoomMember {
-  readonly histories: HistorySlice[] = [];
-  readonly ids: number[] = [];
-  readonly epochs: string[] = [];
-  deliverHistory(slice: HistorySlice): void {
-    this.histories.push(slice);
-    this.ids.push(...slice.messages.map((m) => m.id));
-  }
-  deliverMessage(b: Broadcast): void {
-    this.ids.push(b.id);
-    this.epochs.push(b.epoch);
-  }
-  deliverPresence(): void {}
-}
 
 const settle = () => new Promise((r) => setImmediate(r));
 let history: FakeHistory;
@@ -108,8 +93,8 @@ afterEach(() => sequence.close());
 
 describe('RoomSequence#receive(json)', () => {
   it('hands each message to every member once, in id order, counting deliveries', async () => {
-    const a = new Recorder();
-    const b = new Recorder();
+    const a = new RoomRecorder();
+    const b = new RoomRecorder();
     await join(a);
     await join(b);
     publish(...history.add(3));
@@ -120,7 +105,7 @@ describe('RoomSequence#receive(json)', () => {
 
   it('drops a message the history already held', async () => {
     history.add(2);
-    const a = new Recorder();
+    const a = new RoomRecorder();
     await join(a);
     publish(2);
     publish(...history.add(1));
@@ -128,7 +113,7 @@ describe('RoomSequence#receive(json)', () => {
   });
 
   it('repairs a skipped id from the history, without a gap when it is still retained', async () => {
-    const a = new Recorder();
+    const a = new RoomRecorder();
     await join(a);
     const ids = history.add(3);
     publish(ids[0]!, ids[2]!); // 2 was lost on the bus
@@ -138,7 +123,7 @@ describe('RoomSequence#receive(json)', () => {
   });
 
   it('gives a member a gap with missed when the skipped messages were trimmed away', async () => {
-    const a = new Recorder();
+    const a = new RoomRecorder();
     await join(a);
     history.add(8); // limit 5: ids 4..8 retained, 1..3 lost
     publish(8);
@@ -149,7 +134,7 @@ describe('RoomSequence#receive(json)', () => {
 
   it('treats a sequence that restarts at 1 as a reset: a gap with the new epoch', async () => {
     history.add(3);
-    const a = new Recorder();
+    const a = new RoomRecorder();
     await join(a);
     history.reset('e2');
     publish(...history.add(1));
@@ -161,7 +146,7 @@ describe('RoomSequence#receive(json)', () => {
   });
 
   it('keeps retrying a failed repair, and delivers in order once the history answers', async () => {
-    const a = new Recorder();
+    const a = new RoomRecorder();
     await join(a);
     history.failing = true;
     const ids = history.add(3);
@@ -176,7 +161,7 @@ describe('RoomSequence#receive(json)', () => {
 
 describe('RoomSequence#start(member, slice)', () => {
   it('holds a message published while the first history was read, and gives it the room’s epoch', async () => {
-    const a = new Recorder();
+    const a = new RoomRecorder();
     sequence.seat(a);
     history.holding = true;
     const reading = history.since({});
@@ -188,7 +173,7 @@ describe('RoomSequence#start(member, slice)', () => {
   });
 
   it('returns false for a member that left while its history was read', async () => {
-    const a = new Recorder();
+    const a = new RoomRecorder();
     sequence.seat(a);
     const slice = await history.since({});
     expect(sequence.remove(a)).toBe('joining');
@@ -199,10 +184,10 @@ describe('RoomSequence#start(member, slice)', () => {
 
 describe('RoomSequence#resubscribed()', () => {
   it('gives each member its own view of a gap: one behind gets the gap, one that joined during the outage only what it lacks', async () => {
-    const behind = new Recorder();
+    const behind = new RoomRecorder();
     await join(behind);
     history.add(8); // published while the bus was down: nothing arrives
-    const ahead = new Recorder();
+    const ahead = new RoomRecorder();
     await join(ahead); // reads 4..8 from the history
     sequence.resubscribed();
     await settle();
@@ -215,7 +200,7 @@ describe('RoomSequence#resubscribed()', () => {
 
   it('reads from the newest id this process delivered, with the room’s epoch', async () => {
     history.add(2);
-    await join(new Recorder());
+    await join(new RoomRecorder());
     history.reads.length = 0;
     sequence.resubscribed();
     await settle();
@@ -225,9 +210,9 @@ describe('RoomSequence#resubscribed()', () => {
 
 describe('RoomSequence#remove(member)', () => {
   it('says whether the member was live, still joining, or absent', async () => {
-    const live = new Recorder();
+    const live = new RoomRecorder();
     await join(live);
-    const joining = new Recorder();
+    const joining = new RoomRecorder();
     sequence.seat(joining);
     expect(sequence.remove(live)).toBe('live');
     expect(sequence.remove(joining)).toBe('joining');
@@ -251,7 +236,7 @@ describe('RoomSequence#presence(frame)', () => {
 
   it('keeps handing out when one member throws', async () => {
     const broken: RoomMember = { deliverHistory() {}, deliverMessage() { throw new Error('boom'); }, deliverPresence() {} };
-    const healthy = new Recorder();
+    const healthy = new RoomRecorder();
     await join(broken);
     await join(healthy);
     publish(...history.add(1));
