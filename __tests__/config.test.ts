@@ -16,6 +16,7 @@ describe('loadConfig(env)', () => {
       pingIntervalMs: 25000,
       logLevel: 'info',
       trustProxy: false,
+      auth: { key: null, anonymous: 'write' },
     });
   });
 

@@ -1,10 +1,12 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import websockify from 'koa-websocket';
+import { Access } from './auth/access';
 import { KeyedRateLimiter } from './chat/rate-limit';
 import { MessageSender } from './chat/send-message';
 import type { Config } from './config';
 import type { Engine } from './engine/engine';
+import { crossSiteGuard } from './http/cross-site';
 import { errorResponses } from './http/error-responses';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
@@ -41,22 +43,26 @@ export function createApp(services: AppServices): ChatApp {
   const app = websockify(new Koa(), {
     maxPayload: config.maxFrameBytes,
     perMessageDeflate: false,
+    // Only the protocol we speak; a `bearer.TOKEN` offered beside it is read, never echoed.
+    handleProtocols: (protocols: Set<string>) => (protocols.has('chat') ? 'chat' : false),
   });
   app.proxy = config.trustProxy;
   app.use(errorResponses);
+  app.use(crossSiteGuard(config.allowedOrigins));
   app.on('error', (err: unknown) => logger.error({ err }, 'request failed'));
 
   const http = new Router();
   const ws = new Router();
+  const access = new Access(config.auth);
   http.use(healthRoutes(engine, metrics).routes());
   http.use(
-    pageRoutes({ history: engine.history, presence: engine.presence, maxMessageLength: config.maxMessageLength }).routes(),
+    pageRoutes({ history: engine.history, presence: engine.presence, access, maxMessageLength: config.maxMessageLength }).routes(),
   );
   const limiter = new KeyedRateLimiter(config.rateLimit);
   const sender = new MessageSender({ history: engine.history, maxMessageLength: config.maxMessageLength, metrics });
   const transports = mountTransports(
     { http, ws },
-    { config, hub: services.hub, history: engine.history, sender, limiter, metrics, logger },
+    { config, hub: services.hub, access, history: engine.history, sender, limiter, metrics, logger },
   );
   app.use(http.routes()).use(http.allowedMethods());
   app.ws.use(ws.routes() as unknown as WsMiddleware);

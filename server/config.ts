@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { loadAuthConfig, type AuthConfig } from './auth/auth-config';
 
 /** The server's settings, read once from the environment (PROTOCOL.md "Configuration"). */
 export interface Config {
@@ -19,6 +20,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Behind a reverse proxy: take client addresses from X-Forwarded-For. */
   readonly trustProxy: boolean;
+  /** Identity: the token key, the claims checked, and what anonymous visitors may do. */
+  readonly auth: AuthConfig;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -107,5 +110,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pingIntervalMs: c.PING_INTERVAL_MS,
     logLevel: c.LOG_LEVEL,
     trustProxy: c.TRUST_PROXY === '1',
+    auth: loadAuthConfig(env),
   });
 }

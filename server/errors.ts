@@ -5,6 +5,8 @@ export type ErrorCode =
   | 'rate_limited'
   | 'unavailable'
   | 'not_found'
+  | 'unauthorized'
+  | 'forbidden'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -13,6 +15,8 @@ const STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   unavailable: 503,
   not_found: 404,
+  unauthorized: 401,
+  forbidden: 403,
   internal: 500,
 };
 

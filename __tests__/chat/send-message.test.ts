@@ -3,7 +3,11 @@ import type { AppendResult, HistoryStore } from '../../server/engine/engine';
 import { ChatError } from '../../server/errors';
 import type { ChatMetrics } from '../../server/metrics';
 import { NO_METRICS } from '../../server/metrics';
+import type { Visitor } from '../../server/auth/access';
+import { READ_ONLY, READ_WRITE } from '../../server/auth/rights';
 import type { MessageDraft } from '../../server/protocol/types';
+
+const ann: Visitor = { name: 'ann', rights: READ_WRITE };
 
 /** A history that stores in an array; a cid seen before answers with the first message. */
 class ArrayHistory implements Pick<HistoryStore, 'append'> {
@@ -40,40 +44,48 @@ const codeOf = (promise: Promise<unknown>) =>
 
 describe('MessageSender#send(room, fields, allowance)', () => {
   it('stores the trimmed text under the validated name and counts it once', async () => {
-    const { message, duplicate } = await sender.send('r', { user: ' ann ', text: ' hi ', cid: 'c1' }, allowance(5));
+    const { message, duplicate } = await sender.send('r', { text: ' hi ', cid: 'c1' }, ann, allowance(5));
     expect(JSON.parse(message.json)).toMatchObject({ id: 1, user: 'ann', text: 'hi', cid: 'c1' });
     expect(duplicate).toBe(false);
     expect(counted.stored).toBe(1);
   });
 
   it('answers a repeated cid with the first message and does not count it again', async () => {
-    await sender.send('r', { user: 'ann', text: 'hi', cid: 'c1' }, allowance(5));
-    const again = await sender.send('r', { user: 'ann', text: 'hi', cid: 'c1' }, allowance(5));
+    await sender.send('r', { text: 'hi', cid: 'c1' }, ann, allowance(5));
+    const again = await sender.send('r', { text: 'hi', cid: 'c1' }, ann, allowance(5));
     expect(again).toMatchObject({ duplicate: true, message: { id: 1 } });
     expect(counted.stored).toBe(1);
   });
 
   it('refuses bad fields before taking from the allowance or storing', async () => {
     const spent = allowance(1);
-    expect(await codeOf(sender.send('r', { user: 'ann', text: 'x'.repeat(11) }, spent))).toBe('too_long');
-    expect(await codeOf(sender.send('r', { user: 'ann', text: '   ' }, spent))).toBe('bad_request');
-    expect(await codeOf(sender.send('r', { user: 'ann', text: 'hi', cid: 7 }, spent))).toBe('bad_request');
-    expect(await codeOf(sender.send('r', { user: 'a\u0007', text: 'hi' }, spent))).toBe('bad_request');
+    expect(await codeOf(sender.send('r', { text: 'x'.repeat(11) }, ann, spent))).toBe('too_long');
+    expect(await codeOf(sender.send('r', { text: '   ' }, ann, spent))).toBe('bad_request');
+    expect(await codeOf(sender.send('r', { text: 'hi', cid: 7 }, ann, spent))).toBe('bad_request');
     expect(history.drafts).toEqual([]);
-    expect(await codeOf(sender.send('r', { user: 'ann', text: 'hi' }, spent))).toBe('stored');
+    expect(await codeOf(sender.send('r', { text: 'hi' }, ann, spent))).toBe('stored');
   });
 
   it('refuses with rate_limited once the allowance is spent, stores nothing and counts the refusal', async () => {
     const two = allowance(2);
-    await sender.send('r', { text: 'a' }, two);
-    await sender.send('r', { text: 'b' }, two);
-    expect(await codeOf(sender.send('r', { text: 'c' }, two))).toBe('rate_limited');
+    await sender.send('r', { text: 'a' }, ann, two);
+    await sender.send('r', { text: 'b' }, ann, two);
+    expect(await codeOf(sender.send('r', { text: 'c' }, ann, two))).toBe('rate_limited');
     expect(history.drafts).toHaveLength(2);
     expect(counted).toEqual({ stored: 2, limited: 1 });
   });
 
-  it('names a missing sender guest-xxxx', async () => {
-    const { message } = await sender.send('r', { text: 'hi' }, allowance(1));
-    expect(JSON.parse(message.json).user).toMatch(/^guest-[0-9a-f]{4}$/);
+  it('stores under the visitor’s name and uid, never a name the fields carry', async () => {
+    const user: Visitor = { name: 'Ann Lee', uid: 'u-42', rights: READ_WRITE };
+    const { message } = await sender.send('r', { user: 'admin', text: 'hi' }, user, allowance(1));
+    expect(JSON.parse(message.json)).toMatchObject({ user: 'Ann Lee', uid: 'u-42' });
+  });
+
+  it('refuses a reader with forbidden, and an expired token with unauthorized, before anything else', async () => {
+    const reader: Visitor = { name: 'ann', rights: READ_ONLY };
+    const expired: Visitor = { name: 'ann', uid: 'u', rights: READ_WRITE, expiresAt: Date.now() - 1 };
+    expect(await codeOf(sender.send('r', { text: 'x'.repeat(99) }, reader, allowance(1)))).toBe('forbidden');
+    expect(await codeOf(sender.send('r', { text: 'hi' }, expired, allowance(1)))).toBe('unauthorized');
+    expect(history.drafts).toEqual([]);
   });
 });

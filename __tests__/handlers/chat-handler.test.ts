@@ -27,7 +27,7 @@ async function seed(room: string, count: number): Promise<void> {
 }
 
 describe('ChatSocketHandler: joining', () => {
-  it('sends the history frame first, with the epoch, for an empty room too', async () => {
+  it('sends the history frame first, with the epoch and who you are, for an empty room too', async () => {
     const client = await join(newRoom(), { name: 'alice' });
     expect(client.frames[0]).toEqual({
       type: 'history',
@@ -35,6 +35,7 @@ describe('ChatSocketHandler: joining', () => {
       epoch: expect.stringMatching(/^[A-Za-z0-9_-]+$/),
       messages: [],
       gap: false,
+      me: { name: 'alice', write: true, mod: false },
     });
   });
 

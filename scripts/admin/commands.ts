@@ -92,12 +92,15 @@ export async function tail(
 /** `clear ROOM`: deletes the history, counter, epoch and cids, so clients see the reset. */
 export async function clear(ctx: AdminContext, room: string): Promise<number> {
   const cids: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await ctx.redis.scan(cursor, 'MATCH', cidKey(room, '*'), 'COUNT', 500);
-    cursor = next;
-    cids.push(...keys);
-  } while (cursor !== '0');
+  // Anonymous cids, then token users' cids (room names hold no glob characters).
+  for (const pattern of [cidKey(room, '*'), cidKey(room, '*', '*')]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await ctx.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      cids.push(...keys);
+    } while (cursor !== '0');
+  }
   const count = await ctx.redis.llen(historyKey(room));
   await ctx.redis.del(historyKey(room), seqKey(room), epochKey(room), ...cids);
   await ctx.redis.zrem(roomsKey, room);

@@ -1,7 +1,8 @@
+import { assertNotExpired, type Visitor } from '../auth/access';
 import type { AppendResult, HistoryStore } from '../engine/engine';
 import { ChatError } from '../errors';
 import type { ChatMetrics } from '../metrics';
-import { validateCid, validateText, validateUser, type SendFields } from '../protocol/validate';
+import { validateCid, validateText, type SendFields } from '../protocol/validate';
 
 /** A sender's allowance: a connection's token bucket, or its address's. */
 export interface SendAllowance {
@@ -16,24 +17,28 @@ export interface MessageSenderOptions {
 }
 
 /**
- * The one send pipeline that every transport calls: validate the fields, take from the sender's
- * allowance, append, count. Every refusal is a `ChatError` the transport writes in its own shape.
+ * The one send pipeline that every transport calls: the visitor's right to write and its token's
+ * expiry, the fields, the allowance, the append, the count. Every refusal is a `ChatError` the
+ * transport writes in its own shape. The name and uid are the visitor's, never the fields'.
  *
  * @example
- * const { message, duplicate } = await sender.send('lobby', { user: 'ann', text: 'hi', cid: 'c1' }, bucket);
+ * const { message, duplicate } = await sender.send('lobby', { text: 'hi', cid: 'c1' }, visitor, bucket);
  */
 export class MessageSender {
   constructor(private readonly options: MessageSenderOptions) {}
 
-  async send(room: string, fields: SendFields, allowance: SendAllowance): Promise<AppendResult> {
+  async send(room: string, fields: SendFields, visitor: Visitor, allowance: SendAllowance): Promise<AppendResult> {
+    assertNotExpired(visitor);
+    if (!visitor.rights.write) {
+      throw new ChatError('forbidden', 'You may read this room but not write in it.');
+    }
     const cid = validateCid(fields.cid);
-    const user = validateUser(fields.user);
     const text = validateText(fields.text, this.options.maxMessageLength);
     if (!allowance.take()) {
       this.options.metrics.rateLimited();
       throw new ChatError('rate_limited', 'You are sending too fast; wait a moment and resend.');
     }
-    const result = await this.options.history.append(room, { user, text, cid });
+    const result = await this.options.history.append(room, { user: visitor.name, uid: visitor.uid, text, cid });
     if (!result.duplicate) this.options.metrics.messageStored();
     return result;
   }

@@ -1,9 +1,11 @@
+import { meOf, type Access, type Visitor } from '../auth/access';
+import { whenExpired } from '../auth/expiry';
 import type { MessageSender } from '../chat/send-message';
 import { TokenBucket } from '../chat/rate-limit';
 import { ChatError } from '../errors';
 import { cursorQuery, roomParam, single } from '../http/request-input';
 import type { HistorySlice } from '../protocol/types';
-import { echoableCid, parseClientFrame, validateUser, type SendFields } from '../protocol/validate';
+import { echoableCid, parseClientFrame, type SendFields } from '../protocol/validate';
 import { ackFrame, errorFrame, historyFrame, messageFrame } from '../protocol/wire';
 import type { Broadcast } from '../rooms/broadcast';
 import type { RoomHub, RoomMember } from '../rooms/hub';
@@ -13,10 +15,14 @@ import { prepareTextFrame, type PreparedFrame } from './ws-frame';
 /** What the chat handler needs besides the shared handler settings. */
 export interface ChatServices {
   readonly hub: RoomHub;
+  readonly access: Access;
   readonly sender: MessageSender;
   /** Messages per second this connection may send (its own bucket). */
   readonly rateLimit: number;
 }
+
+/** The close code for a refused join (PROTOCOL.md: 4001 unauthorized, 4003 forbidden, 1008 bad input). */
+const JOIN_CLOSE_CODES: Partial<Record<ChatError['code'], number>> = { unauthorized: 4001, forbidden: 4003, unavailable: 1013 };
 
 // Encoders run once per broadcast per process; every member writes the same frame.
 const messageWsFrame = (b: Broadcast): PreparedFrame => prepareTextFrame(messageFrame(b.json));
@@ -28,8 +34,10 @@ const presenceWsFrame = (b: Broadcast): PreparedFrame => prepareTextFrame(b.json
  */
 export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
   room = '';
-  name = '';
+  /** Who this connection is in its room; set by `open()`. */
+  private visitor: Visitor | undefined;
   private readonly bucket: TokenBucket;
+  private stopExpiry: () => void = () => undefined;
 
   constructor(
     socket: ConstructorParameters<typeof WebSocketHandler>[0],
@@ -41,24 +49,24 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
     this.bucket = new TokenBucket(services.rateLimit);
   }
 
+  /** The name this connection counts as online under. */
+  get name(): string | undefined {
+    return this.visitor?.name;
+  }
+
   override async open(): Promise<void> {
-    let cursor;
     try {
       this.room = roomParam(this.request);
-      this.name = validateUser(single(this.request.query.name));
-      cursor = cursorQuery(this.request);
-    } catch (err) {
-      if (!(err instanceof ChatError)) throw err;
-      this.writeError(err);
-      this.close(1008, err.message);
-      return;
-    }
-    try {
+      this.visitor = this.services.access.admit(this.request, this.room, single(this.request.query.name));
+      const cursor = cursorQuery(this.request);
+      // A connection whose token expires is closed then (4001), not at its next send.
+      this.stopExpiry = whenExpired(this.visitor.expiresAt, () =>
+        this.refuse(new ChatError('unauthorized', 'Your token has expired: reconnect with a new one.'), 4001),
+      );
       await this.services.hub.join(this.room, this, cursor);
     } catch (err) {
       if (!(err instanceof ChatError)) throw err;
-      this.writeError(err);
-      this.close(1013, 'the history store is unavailable: try again shortly');
+      this.refuse(err, JOIN_CLOSE_CODES[err.code] ?? 1008);
     }
   }
 
@@ -69,23 +77,25 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
       return;
     }
     const { text, cid } = parsed.command;
-    const fields: SendFields = { user: this.name, text, cid };
+    const fields: SendFields = { text, cid };
     try {
-      const { message } = await this.services.sender.send(this.room, fields, this.bucket);
+      const { message } = await this.services.sender.send(this.room, fields, this.visitor!, this.bucket);
       if (cid !== undefined && !this.closed) this.writeMessage(ackFrame(cid, message.id));
     } catch (err) {
       if (!(err instanceof ChatError)) throw err;
-      this.writeError(err, echoableCid(cid));
+      if (err.code === 'unauthorized') this.refuse(err, 4001);
+      else this.writeError(err, echoableCid(cid));
     }
   }
 
   override onClose(): void {
+    this.stopExpiry();
     // A no-op for a socket that never joined (bad input, or the store was down).
     this.services.hub.leave(this.room, this);
   }
 
   deliverHistory(slice: HistorySlice): void {
-    if (!this.closed) this.writeMessage(historyFrame(slice));
+    if (!this.closed) this.writeMessage(historyFrame(slice, this.visitor && meOf(this.visitor)));
   }
 
   deliverMessage(broadcast: Broadcast): void {
@@ -98,5 +108,11 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
 
   private writeError(err: ChatError, cid?: string): void {
     if (!this.closed) this.writeMessage(errorFrame(err.code, err.message, cid));
+  }
+
+  /** An error frame the browser can read, then the close code that says why. */
+  private refuse(err: ChatError, code: number): void {
+    this.writeError(err);
+    this.close(code, code === 1013 ? 'the history store is unavailable: try again shortly' : err.message);
   }
 }

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import WebSocket from 'ws';
 import { WebSocketClosedError } from '../errors';
+import { isAllowedOrigin } from '../http/origin';
 import type { Logger } from '../logger';
 import { NO_METRICS, type ChatMetrics } from '../metrics';
 import { prepareTextFrame, writePreparedFrame, type PreparedFrame } from './ws-frame';
@@ -78,13 +79,7 @@ export abstract class WebSocketHandler {
    * `Origin` header are not from a browser and never reach this check.
    */
   checkOrigin(origin: string): boolean {
-    const allowed = this.settings.allowedOrigins;
-    if (allowed.length > 0) return allowed.includes(origin) || allowed.includes('*');
-    try {
-      return new URL(origin).host === this.request.headers.host;
-    } catch {
-      return false;
-    }
+    return isAllowedOrigin(origin, this.settings.allowedOrigins, this.request.headers.host);
   }
 
   /** Override to change the largest message accepted, in bytes; larger frames close with 1009. */

@@ -8,6 +8,7 @@ export interface Message {
   id: number;
   room: string;
   user: string;
+  uid?: string;
   text: string;
   ts: number;
   cid?: string;
@@ -25,7 +26,10 @@ export interface StoredMessage {
 /** What a client asks to store, after validation. */
 export interface MessageDraft {
   user: string;
+  /** The sender's stable id when a token (or the backend) vouched for them. */
+  uid?: string;
   text: string;
+  /** Remembered per room, and per uid when there is one: one user's cid never answers for another's. */
   cid?: string;
 }
 
@@ -49,3 +53,11 @@ export interface HistorySlice {
 
 /** A presence change, for the presence frame; undefined for a count-only frame. */
 export type PresenceChange = { joined: string } | { left: string } | undefined;
+
+/** Who a connection is, as the `history` frame and SSE's `ready` tell it (`uid` absent for anonymous). */
+export interface Me {
+  readonly name: string;
+  readonly uid?: string;
+  readonly write: boolean;
+  readonly mod: boolean;
+}

@@ -1,4 +1,4 @@
-import type { HistorySlice, MessageDraft, PresenceChange, StoredMessage } from './types';
+import type { HistorySlice, Me, MessageDraft, PresenceChange, StoredMessage } from './types';
 
 /**
  * The only place the wire JSON is spelled: WebSocket frames, HTTP answers and SSE events
@@ -14,7 +14,9 @@ import type { HistorySlice, MessageDraft, PresenceChange, StoredMessage } from '
  */
 export function storedMessageParts(room: string, draft: MessageDraft): { fields: string; cidField: string } {
   return {
-    fields: JSON.stringify({ room, user: draft.user, text: draft.text }).slice(1, -1),
+    fields: JSON.stringify(
+      draft.uid === undefined ? { room, user: draft.user, text: draft.text } : { room, user: draft.user, uid: draft.uid, text: draft.text },
+    ).slice(1, -1),
     cidField: draft.cid === undefined ? '' : `,"cid":${JSON.stringify(draft.cid)}`,
   };
 }
@@ -41,11 +43,18 @@ function missedField(slice: HistorySlice): string {
 
 // ---- WebSocket frames -----------------------------------------------------------------------
 
-/** `{"type":"history","room","epoch","messages","gap"[,"missed"]}`: the first frame, always. */
-export function historyFrame(slice: HistorySlice): string {
+/** `,"me":{"name","uid"?,"write","mod"}`, or nothing. */
+function meField(me: Me | undefined): string {
+  if (!me) return '';
+  const fields = me.uid === undefined ? { name: me.name, write: me.write, mod: me.mod } : { name: me.name, uid: me.uid, write: me.write, mod: me.mod };
+  return `,"me":${JSON.stringify(fields)}`;
+}
+
+/** `{"type":"history","room","epoch","messages","gap"[,"missed"][,"me"]}`: the first frame, always. */
+export function historyFrame(slice: HistorySlice, me?: Me): string {
   return (
     `{"type":"history","room":${JSON.stringify(slice.room)},"epoch":${JSON.stringify(slice.epoch)},` +
-    `"messages":${messagesJson(slice.messages)},"gap":${slice.gap}${missedField(slice)}}`
+    `"messages":${messagesJson(slice.messages)},"gap":${slice.gap}${missedField(slice)}${meField(me)}}`
   );
 }
 
@@ -136,10 +145,10 @@ export function ssePresenceEvent(frame: string): string {
 
 /**
  * What a stream sends when it (re)connects: `event: gap` when it cannot resume, the replay,
- * then `event: ready` with the cursor as its id, so a reconnect resumes from here even when
- * there was nothing to replay.
+ * then `event: ready` with the cursor as its id (and `me`), so a reconnect resumes from here
+ * even when there was nothing to replay.
  */
-export function sseHistory(slice: HistorySlice): string {
+export function sseHistory(slice: HistorySlice, me?: Me): string {
   let out = '';
   if (slice.gap) {
     out += `event: gap\ndata: {"missed":${slice.missed ?? 'null'},"epoch":${JSON.stringify(slice.epoch)}}\n\n`;
@@ -147,5 +156,5 @@ export function sseHistory(slice: HistorySlice): string {
   for (const m of slice.messages) out += sseMessageEvent(slice.epoch, m.id, m.json);
   // Always last, never instead of the gap: a stream whose room was reset and is empty must still
   // hear of the reset, or it drops the new messages until their ids pass its old cursor.
-  return out + `id: ${slice.epoch}:${slice.last}\nevent: ready\ndata: {"epoch":${JSON.stringify(slice.epoch)},"last":${slice.last}}\n\n`;
+  return out + `id: ${slice.epoch}:${slice.last}\nevent: ready\ndata: {"epoch":${JSON.stringify(slice.epoch)},"last":${slice.last}${meField(me)}}\n\n`;
 }

@@ -4,6 +4,7 @@ import Router from '@koa/router';
 import type { ParameterizedContext } from 'koa';
 import nunjucks from 'nunjucks';
 import { ChatError } from '../errors';
+import type { Access, Entry } from '../auth/access';
 import type { HistoryStore, PresenceStore } from '../engine/engine';
 import { validateRoom, validateUser } from '../protocol/validate';
 import { single } from '../http/request-input';
@@ -19,6 +20,7 @@ const LOBBY_ROOMS = 50;
 export interface PageOptions {
   readonly history: HistoryStore;
   readonly presence: PresenceStore;
+  readonly access: Access;
   readonly maxMessageLength: number;
 }
 
@@ -76,16 +78,33 @@ export function pageRoutes(options: PageOptions): Router {
     if (transport !== '' && !TRANSPORTS.has(transport)) {
       return lobby(ctx, 'transport must be ws, sse, longpoll or poll.', 400);
     }
+    let entry: Entry;
+    try {
+      entry = options.access.enter(ctx, room);
+    } catch (err) {
+      if (!(err instanceof ChatError)) throw err;
+      // Said plainly, and the page's script is not loaded: it would only be refused again.
+      return render(ctx, 'room.njk', { room, refusal: err.message, maxLength: options.maxMessageLength }, err.status);
+    }
     let name = '';
     const rawName = single(ctx.query.name);
-    if (rawName !== undefined && rawName.trim() !== '') {
+    if (entry.identity.kind === 'user') {
+      name = entry.identity.name;
+    } else if (rawName !== undefined && rawName.trim() !== '') {
       try {
         name = validateUser(rawName);
       } catch (err) {
         return lobby(ctx, (err as Error).message, 400);
       }
     }
-    render(ctx, 'room.njk', { room, name, transport, maxLength: options.maxMessageLength });
+    render(ctx, 'room.njk', {
+      room,
+      name,
+      nameFromToken: entry.identity.kind === 'user',
+      readOnly: !entry.rights.write,
+      transport,
+      maxLength: options.maxMessageLength,
+    });
   });
 
   mountStatic(router);

@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import type { Access } from '../auth/access';
 import type { MessageSender } from '../chat/send-message';
 import type { KeyedRateLimiter } from '../chat/rate-limit';
 import type { Config } from '../config';
@@ -15,6 +16,8 @@ import { mountWebSocket } from './websocket';
 export interface TransportContext {
   readonly config: Config;
   readonly hub: RoomHub;
+  /** Who a request is and what it may do in a room. */
+  readonly access: Access;
   readonly history: HistoryStore;
   readonly sender: MessageSender;
   /** The per-address allowance of HTTP sends. */

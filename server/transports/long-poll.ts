@@ -95,10 +95,11 @@ export class WaitList {
  * room's published messages; a request that goes away is dropped at once.
  */
 export function mountLongPoll({ http }: TransportRoutes, context: TransportContext): MountedTransport {
-  const { hub, history, metrics } = context;
+  const { hub, history, metrics, access } = context;
   const waitList = new WaitList();
   http.get('/api/rooms/:room/poll', async (ctx) => {
     const room = roomParam(ctx);
+    access.enter(ctx, room);
     const cursor = cursorQuery(ctx);
     const timeoutSec = intQuery(ctx, 'timeout', 0, MAX_POLL_TIMEOUT_SEC) ?? DEFAULT_POLL_TIMEOUT_SEC;
     ctx.set('Cache-Control', 'no-store');

@@ -1,3 +1,4 @@
+import { visitorOf } from '../auth/access';
 import { cursorQuery, intQuery, readJsonObject, roomParam } from '../http/request-input';
 import { parseSendBody } from '../protocol/validate';
 import { pollAnswer, sentAnswer } from '../protocol/wire';
@@ -8,9 +9,10 @@ import type { MountedTransport, TransportContext, TransportRoutes } from './inde
  * (`POST /api/rooms/:room/messages`), through the same send pipeline as every other transport.
  */
 export function mountShortPoll({ http }: TransportRoutes, context: TransportContext): MountedTransport {
-  const { history, sender, limiter, config } = context;
+  const { history, sender, limiter, config, access } = context;
   http.get('/api/rooms/:room/messages', async (ctx) => {
     const room = roomParam(ctx);
+    access.enter(ctx, room);
     const cursor = cursorQuery(ctx);
     const limit = intQuery(ctx, 'limit', 1, config.historyLimit);
     const slice = await history.since(room, cursor);
@@ -21,8 +23,10 @@ export function mountShortPoll({ http }: TransportRoutes, context: TransportCont
 
   http.post('/api/rooms/:room/messages', async (ctx) => {
     const room = roomParam(ctx);
+    const entry = access.enter(ctx, room);
     const fields = parseSendBody(await readJsonObject(ctx, config.maxFrameBytes));
-    const { message, duplicate } = await sender.send(room, fields, limiter.allowance(ctx.ip));
+    const visitor = visitorOf(entry, fields.user);
+    const { message, duplicate } = await sender.send(room, fields, visitor, limiter.allowance(ctx.ip));
     ctx.status = duplicate ? 200 : 201;
     ctx.type = 'json';
     ctx.body = sentAnswer(message);

@@ -1,8 +1,10 @@
 import { PassThrough } from 'node:stream';
+import { meOf } from '../auth/access';
+import { whenExpired } from '../auth/expiry';
 import { ChatError } from '../errors';
 import { cursorQuery, roomParam, single } from '../http/request-input';
-import type { Cursor, HistorySlice } from '../protocol/types';
-import { parseCursor, validateUser } from '../protocol/validate';
+import type { Cursor, HistorySlice, Me } from '../protocol/types';
+import { parseCursor } from '../protocol/validate';
 import { SSE_PING, sseHistory, sseMessageEvent, ssePresenceEvent, sseRetry } from '../protocol/wire';
 import type { Broadcast, Encoder } from '../rooms/broadcast';
 import type { RoomMember } from '../rooms/hub';
@@ -19,12 +21,14 @@ const presenceEvent: Encoder<Buffer> = (b) => Buffer.from(ssePresenceEvent(b.jso
 class SseStream implements RoomMember {
   constructor(
     readonly body: PassThrough,
+    /** The name it counts as online under; undefined for an anonymous stream without `?name=`. */
     readonly name: string | undefined,
+    private readonly me: Me,
     private readonly maxBufferedBytes: number,
   ) {}
 
   deliverHistory(slice: HistorySlice): void {
-    this.write(sseHistory(slice));
+    this.write(sseHistory(slice, this.me));
   }
 
   deliverMessage(broadcast: Broadcast): void {
@@ -91,21 +95,26 @@ export function sseCursor(lastEventId: string | undefined, query: Cursor): Curso
  * before the headers go out, so an outage is a 503 and not a broken stream.
  */
 export function mountSse({ http }: TransportRoutes, context: TransportContext): MountedTransport {
-  const { hub, metrics, config } = context;
+  const { hub, metrics, config, access } = context;
   const streams = new SseStreams();
   http.get('/api/rooms/:room/events', async (ctx) => {
     const room = roomParam(ctx);
-    const cursor = sseCursor(ctx.get('last-event-id') || undefined, cursorQuery(ctx));
     const rawName = single(ctx.query.name);
-    const name = rawName === undefined ? undefined : validateUser(rawName);
+    const visitor = access.admit(ctx, room, rawName);
+    const cursor = sseCursor(ctx.get('last-event-id') || undefined, cursorQuery(ctx));
+    // A token's user is online by the token's name; an anonymous stream only when it gave one.
+    const onlineAs = visitor.uid !== undefined || rawName !== undefined ? visitor.name : undefined;
     const body = new PassThrough();
-    const stream = new SseStream(body, name, config.maxBufferedBytes);
+    const stream = new SseStream(body, onlineAs, meOf(visitor), config.maxBufferedBytes);
     body.write(sseRetry(SSE_RETRY_MS));
     await hub.join(room, stream, cursor);
 
     streams.add(stream);
     metrics.connectionOpened('sse');
+    // A stream whose token expires ends then; EventSource comes back and is asked again.
+    const stopExpiry = whenExpired(visitor.expiresAt, () => body.end());
     const cleanup = () => {
+      stopExpiry();
       streams.delete(stream);
       hub.leave(room, stream);
       metrics.connectionClosed('sse');

@@ -27,7 +27,7 @@ export class RedisHistoryStore implements HistoryStore {
         historyKey(room),
         seqKey(room),
         epochKey(room),
-        cidKey(room, draft.cid ?? ''),
+        cidKey(room, draft.cid ?? '', draft.uid),
         fields,
         cidField,
         this.historyLimit,

@@ -12,8 +12,13 @@ export const seqKey = (room: string): string => `chat:{${room}}:seq`;
 /** `chat:{ROOM}:epoch`: tells a reset history apart from one that moved on. */
 export const epochKey = (room: string): string => `chat:{${room}}:epoch`;
 
-/** `chat:{ROOM}:cid:CID`: a cid's first message, for 10 minutes. */
-export const cidKey = (room: string, cid: string): string => `chat:{${room}}:cid:${cid}`;
+/**
+ * `chat:{ROOM}:cid:CID` (anonymous) or `chat:{ROOM}:uid:UID:cid:CID` (a token's user, uid
+ * percent-encoded so it holds no `:`): a cid's first message, for 10 minutes, so one user's cid
+ * never answers for another's.
+ */
+export const cidKey = (room: string, cid: string, uid?: string): string =>
+  uid === undefined ? `chat:{${room}}:cid:${cid}` : `chat:{${room}}:uid:${encodeURIComponent(uid)}:cid:${cid}`;
 
 /** `chat:{ROOM}:online`: one field per server process, its member count and when that expires. */
 export const presenceKey = (room: string): string => `chat:{${room}}:online`;

@@ -1,0 +1,224 @@
+import { randomBytes } from 'node:crypto';
+import { unavailable } from '../../errors';
+import type { Cursor, HistorySlice, MessageDraft, StoredMessage } from '../../protocol/types';
+import { idOf, storedMessageParts } from '../../protocol/wire';
+import type { AppendResult, HistoryStore, RoomSummary } from '../engine';
+import { CID_TTL_SEC } from '../redis/keys';
+import type { MemoryRoomBus } from './room-bus';
+
+/** A cid's first message, and until when (ms) a resend gets it back. */
+export interface CidEntry {
+  readonly json: string;
+  readonly expiresAt: number;
+}
+
+/** One room, as the Redis engine keeps it in its keys (PROTOCOL.md "Redis layout"). */
+export interface MemoryRoom {
+  /** `chat:{ROOM}:epoch`. */
+  readonly epoch: string;
+  /** `chat:{ROOM}:seq`: the newest id given out, 0 before the first message. */
+  seq: number;
+  /** `chat:{ROOM}:history`, but oldest first: the JSON of the newest `historyLimit` messages. */
+  readonly messages: string[];
+  /** When a message was last stored (ms); for a room only read so far, when it was created. */
+  lastActivity: number;
+  /** `chat:{ROOM}:cid:CID`, in insertion order, which is expiry order (one TTL for all). */
+  readonly cids: Map<string, CidEntry>;
+}
+
+export interface MemoryHistoryStoreOptions {
+  readonly historyLimit: number;
+  /** Seconds after its last stored message that a room is forgotten; 0 keeps rooms forever. */
+  readonly historyTtlSec: number;
+  readonly bus: MemoryRoomBus;
+  readonly now: () => number;
+  /** Rooms read back from a snapshot, least recently active first. */
+  readonly rooms?: Iterable<readonly [string, MemoryRoom]>;
+}
+
+/**
+ * The room history in this process's memory, with the Redis engine's semantics: the
+ * APPEND_MESSAGE and READ_SINCE scripts step by step, then the same reading of their answer as
+ * `RedisHistoryStore`. Each method runs without an `await` in between, which makes it as
+ * atomic as a Lua script. Memory stays bounded: `historyLimit` messages per room, cids for
+ * 10 minutes, and rooms for `historyTtlSec` after their last message.
+ */
+export class MemoryHistoryStore implements HistoryStore {
+  // Kept in order of last activity (an append moves its room to the end), so the sweep only
+  // looks at the front; rooms() sorts its own answer.
+  private readonly held = new Map<string, MemoryRoom>();
+  /** Rooms that hold cids: the sweep visits these, not every room. */
+  private readonly roomsWithCids = new Set<string>();
+  private readonly ttlMs: number;
+  private readonly cidTtlMs: number;
+  private closed = false;
+
+  constructor(private readonly options: MemoryHistoryStoreOptions) {
+    this.ttlMs = options.historyTtlSec * 1000;
+    // PROTOCOL.md "Redis layout": a cid lives 10 minutes, or HISTORY_TTL when that is shorter.
+    this.cidTtlMs = (options.historyTtlSec > 0 ? Math.min(CID_TTL_SEC, options.historyTtlSec) : CID_TTL_SEC) * 1000;
+    for (const [name, room] of options.rooms ?? []) {
+      this.held.set(name, room);
+      if (room.cids.size > 0) this.roomsWithCids.add(name);
+    }
+  }
+
+  async append(room: string, draft: MessageDraft): Promise<AppendResult> {
+    this.assertOpen('The history store is unavailable, so the message was not stored');
+    const now = Math.floor(this.options.now());
+    const state = this.live(room, now) ?? this.create(room, now);
+    const { fields, cidField } = storedMessageParts(room, draft);
+    if (draft.cid !== undefined) {
+      const first = state.cids.get(draft.cid);
+      if (first && !this.cidExpired(first, now)) {
+        return { message: { id: idOf(first.json), json: first.json }, duplicate: true, epoch: state.epoch };
+      }
+    }
+    const id = ++state.seq;
+    const json = `{"id":${id},${fields},"ts":${now}${cidField}}`;
+    state.messages.push(json);
+    if (state.messages.length > this.options.historyLimit) {
+      state.messages.splice(0, state.messages.length - this.options.historyLimit);
+    }
+    if (draft.cid !== undefined) {
+      // Deleted first so that a cid stored again goes to the end, keeping expiry order.
+      state.cids.delete(draft.cid);
+      state.cids.set(draft.cid, { json, expiresAt: now + this.cidTtlMs });
+      this.roomsWithCids.add(room);
+    }
+    state.lastActivity = now;
+    this.held.delete(room);
+    this.held.set(room, state);
+    this.options.bus.publishMessage(room, json);
+    return { message: { id, json }, duplicate: false, epoch: state.epoch };
+  }
+
+  async since(room: string, cursor: Cursor = {}): Promise<HistorySlice> {
+    this.assertOpen();
+    const state = this.roomForRead(room, Math.floor(this.options.now()));
+    // READ_SINCE: the newest messages a usable cursor needs, or all of them.
+    const epoch = state?.epoch ?? '';
+    const last = state?.seq ?? 0;
+    const retained = state?.messages ?? [];
+    const length = retained.length;
+    const since = cursor.since ?? -1;
+    const clientEpoch = cursor.epoch ?? '';
+    let want = length;
+    if (since >= 0 && (clientEpoch === '' || clientEpoch === epoch)) want = Math.max(0, Math.min(length, last - since));
+    const messages: StoredMessage[] = new Array(want);
+    for (let i = 0; i < want; i++) {
+      const json = retained[length - want + i]!;
+      messages[i] = { id: idOf(json), json };
+    }
+    // From here on, exactly RedisHistoryStore#since's reading of the script's answer.
+    const base = { room, epoch, last, messages };
+    if (cursor.since === undefined) return { ...base, gap: false, missed: null };
+    if (cursor.epoch !== undefined && cursor.epoch !== epoch) return { ...base, gap: true, missed: null };
+    // Ids are contiguous, so the oldest retained id is last - length + 1.
+    const oldestRetained = last - length + 1;
+    const missed = oldestRetained - 1 - cursor.since;
+    if (missed > 0 && cursor.since < last) return { ...base, gap: true, missed };
+    return { ...base, gap: false, missed: null };
+  }
+
+  async rooms(): Promise<RoomSummary[]> {
+    this.assertOpen();
+    const now = this.options.now();
+    const rooms: RoomSummary[] = [];
+    for (const [room, state] of this.held) {
+      if (state.seq > 0 && !this.roomExpired(state, now)) rooms.push({ room, lastActivity: state.lastActivity });
+    }
+    // The order of ZREVRANGE on chat:rooms: newest score first, ties by member bytes, descending.
+    return rooms.sort(
+      (a, b) => b.lastActivity - a.lastActivity || Buffer.compare(Buffer.from(b.room), Buffer.from(a.room)),
+    );
+  }
+
+  /** Forgets idle rooms and expired cids now; the engine calls it on a timer. */
+  sweep(): void {
+    const now = this.options.now();
+    for (const [name, state] of this.held) {
+      // Least recently active first: the first room still alive ends the sweep.
+      if (!this.roomExpired(state, now)) break;
+      this.forget(name);
+    }
+    for (const name of this.roomsWithCids) {
+      const state = this.held.get(name);
+      if (state) {
+        for (const [cid, entry] of state.cids) {
+          if (!this.cidExpired(entry, now)) break;
+          state.cids.delete(cid);
+        }
+      }
+      if (!state || state.cids.size === 0) this.roomsWithCids.delete(name);
+    }
+  }
+
+  /** The live rooms, least recently active first: what a snapshot saves. */
+  *entries(): IterableIterator<[string, MemoryRoom]> {
+    const now = this.options.now();
+    for (const [name, state] of this.held) if (!this.roomExpired(state, now)) yield [name, state];
+  }
+
+  /** What is held now, to show that memory stays bounded. */
+  stats(): { rooms: number; messages: number; cids: number } {
+    let messages = 0;
+    let cids = 0;
+    for (const state of this.held.values()) {
+      messages += state.messages.length;
+      cids += state.cids.size;
+    }
+    return { rooms: this.held.size, messages, cids };
+  }
+
+  /** Refuses every later call with `unavailable`: nothing may change after the snapshot. */
+  close(): void {
+    this.closed = true;
+  }
+
+  /**
+   * The room a read sees. v1 (PROTOCOL.md "Redis layout"), like READ_SINCE today: a read
+   * creates the epoch of a room it finds missing. v2 ("The cursor, amended": reads never
+   * write, an empty room answers epoch "" and last 0) is `return this.live(room, now)`.
+   */
+  private roomForRead(room: string, now: number): MemoryRoom | undefined {
+    return this.live(room, now) ?? this.create(room, now);
+  }
+
+  /** The room, unless it is missing or idle past the TTL (then it is forgotten, as Redis expires keys). */
+  private live(room: string, now: number): MemoryRoom | undefined {
+    const state = this.held.get(room);
+    if (!state || !this.roomExpired(state, now)) return state;
+    this.forget(room);
+    return undefined;
+  }
+
+  private create(room: string, now: number): MemoryRoom {
+    const state: MemoryRoom = { epoch: newEpoch(), seq: 0, messages: [], lastActivity: now, cids: new Map() };
+    this.held.set(room, state);
+    return state;
+  }
+
+  private forget(room: string): void {
+    this.held.delete(room);
+    this.roomsWithCids.delete(room);
+  }
+
+  // Redis keeps a key with an expiry while now <= its expiry time (keyIsExpired: now > when).
+  private roomExpired(state: MemoryRoom, now: number): boolean {
+    return this.ttlMs > 0 && now > state.lastActivity + this.ttlMs;
+  }
+
+  private cidExpired(entry: CidEntry, now: number): boolean {
+    return now > entry.expiresAt;
+  }
+
+  private assertOpen(what?: string): void {
+    if (this.closed) throw unavailable(new Error('The memory engine has stopped.'), what);
+  }
+}
+
+/** A random 8-byte base64url token, as the Redis engine makes them. */
+export function newEpoch(): string {
+  return randomBytes(8).toString('base64url');
+}
