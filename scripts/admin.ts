@@ -8,6 +8,7 @@ import { RedisHistoryStore } from '../server/engine/redis/history-store';
 import { validateRoom } from '../server/protocol/validate';
 import { connectCommandClient, connectSubscriber } from '../server/engine/redis/connect';
 import * as commands from './admin/commands';
+import { mintToken, type TokenOptions } from './admin/token';
 
 /**
  * `npm run history -- COMMAND`: inspect, follow, export, clear and audit room history.
@@ -73,7 +74,7 @@ async function confirm(question: string): Promise<boolean> {
 
 const program = new Command()
   .name('npm run history --')
-  .description('Inspect, follow, export, clear and audit chat room history in Redis (reads REDIS_URL and HISTORY_LIMIT).')
+  .description('Inspect, follow, export, clear and audit chat room history in Redis (reads REDIS_URL and HISTORY_LIMIT), and mint development tokens (AUTH_SECRET).')
   .showHelpAfterError()
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 1));
 
@@ -155,5 +156,24 @@ program
       ctx.out(name ? `${name}: no findings.` : 'All rooms: no findings.');
     }),
   );
+
+const patterns = (value: string): string[] => value.split(',').map((p) => p.trim()).filter(Boolean);
+
+program
+  .command('token')
+  .description('print a development token signed with AUTH_SECRET (no Redis needed)')
+  .argument('<sub>', "the user's stable id (messages carry it as uid)")
+  .option('--name <name>', 'display name (default: SUB)')
+  .option('--rooms <patterns>', 'rooms to read and write, comma-separated (default: every room)', patterns)
+  .option('--read <patterns>', 'rooms to read only, comma-separated', patterns)
+  .option('--mod <patterns>', 'rooms to moderate, comma-separated', patterns)
+  .option('--ttl <seconds>', 'seconds until it expires (default 3600)', integer)
+  .action((sub: string, opts: TokenOptions) => {
+    try {
+      out(mintToken(loadConfig().auth, sub, opts));
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  });
 
 program.parseAsync(process.argv).catch((err: unknown) => fail((err as Error).message));

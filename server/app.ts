@@ -8,6 +8,7 @@ import type { Config } from './config';
 import type { Engine } from './engine/engine';
 import { crossSiteGuard } from './http/cross-site';
 import { errorResponses } from './http/error-responses';
+import { loggableUrl, requestLog } from './http/request-log';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import type { RoomHub } from './rooms/hub';
@@ -47,9 +48,16 @@ export function createApp(services: AppServices): ChatApp {
     handleProtocols: (protocols: Set<string>) => (protocols.has('chat') ? 'chat' : false),
   });
   app.proxy = config.trustProxy;
+  app.use(requestLog(logger));
   app.use(errorResponses);
   app.use(crossSiteGuard(config.allowedOrigins));
-  app.on('error', (err: unknown) => logger.error({ err }, 'request failed'));
+  app.ws.use(async (ctx, next) => {
+    logger.debug({ module: 'chat:ws', url: loggableUrl(ctx.url) }, 'websocket');
+    await next();
+  });
+  app.on('error', (err: unknown, ctx?: Koa.Context) =>
+    logger.error({ err, url: ctx && loggableUrl(ctx.url) }, 'request failed'),
+  );
 
   const http = new Router();
   const ws = new Router();

@@ -55,6 +55,8 @@ export class SseReader {
   readonly events: SseEvent[] = [];
   raw = '';
   status = 0;
+  /** True once the server ended the stream. */
+  ended = false;
   headers: Record<string, string | string[] | undefined> = {};
   private readonly req;
   private waiters: Array<() => void> = [];
@@ -87,7 +89,10 @@ export class SseReader {
         }
         this.wake();
       });
-      res.on('end', () => this.wake());
+      res.on('end', () => {
+        this.ended = true;
+        this.wake();
+      });
     });
     this.req.on('error', () => this.wake());
     this.req.end();

@@ -15,8 +15,8 @@ export class TestClient {
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: Array<() => void> = [];
 
-  constructor(url: string, options: WebSocket.ClientOptions = {}) {
-    this.socket = new WebSocket(url, options);
+  constructor(url: string, options: WebSocket.ClientOptions = {}, protocols?: string[]) {
+    this.socket = protocols ? new WebSocket(url, protocols, options) : new WebSocket(url, options);
     open.add(this);
     this.socket.on('message', (data, isBinary) => {
       if (!isBinary) this.frames.push(parseFrame(data.toString()));

@@ -76,7 +76,7 @@ export function chooseEngine(facts: EngineFacts): EngineChoice {
   }
   return memory(
     facts,
-    'No Redis answers at redis://127.0.0.1:6379 and no redis-server is installed, so ENGINE=auto would keep the history in this one process (the memory engine)',
+    'No Redis answers at redis://127.0.0.1:6379 and no redis-server is installed, which leaves ENGINE=auto the memory engine; it keeps the history in this one process',
   );
 }
 

@@ -22,7 +22,7 @@ export interface MemoryRoom {
   readonly messages: string[];
   /** When a message was last stored (ms); for a room only read so far, when it was created. */
   lastActivity: number;
-  /** `chat:{ROOM}:cid:CID`, in insertion order, which is expiry order (one TTL for all). */
+  /** The room's cid keys (see `cidSlot`) in insertion order, which is expiry order (one TTL for all). */
   readonly cids: Map<string, CidEntry>;
 }
 
@@ -68,8 +68,9 @@ export class MemoryHistoryStore implements HistoryStore {
     const now = Math.floor(this.options.now());
     const state = this.live(room, now) ?? this.create(room, now);
     const { fields, cidField } = storedMessageParts(room, draft);
-    if (draft.cid !== undefined) {
-      const first = state.cids.get(draft.cid);
+    const cid = draft.cid === undefined ? undefined : cidSlot(draft.cid, draft.uid);
+    if (cid !== undefined) {
+      const first = state.cids.get(cid);
       if (first && !this.cidExpired(first, now)) {
         return { message: { id: idOf(first.json), json: first.json }, duplicate: true, epoch: state.epoch };
       }
@@ -80,10 +81,10 @@ export class MemoryHistoryStore implements HistoryStore {
     if (state.messages.length > this.options.historyLimit) {
       state.messages.splice(0, state.messages.length - this.options.historyLimit);
     }
-    if (draft.cid !== undefined) {
+    if (cid !== undefined) {
       // Deleted first so that a cid stored again goes to the end, keeping expiry order.
-      state.cids.delete(draft.cid);
-      state.cids.set(draft.cid, { json, expiresAt: now + this.cidTtlMs });
+      state.cids.delete(cid);
+      state.cids.set(cid, { json, expiresAt: now + this.cidTtlMs });
       this.roomsWithCids.add(room);
     }
     state.lastActivity = now;
@@ -216,6 +217,15 @@ export class MemoryHistoryStore implements HistoryStore {
   private assertOpen(what?: string): void {
     if (this.closed) throw unavailable(new Error('The memory engine has stopped.'), what);
   }
+}
+
+/**
+ * A cid's key within its room, as the Redis engine's `cidKey` spells it after the room:
+ * `cid:CID` for anonymous sends, `uid:UID:cid:CID` for a token's user (uid percent-encoded),
+ * so one user's cid never answers for another's (PROTOCOL.md "Identity and access").
+ */
+export function cidSlot(cid: string, uid: string | undefined): string {
+  return uid === undefined ? `cid:${cid}` : `uid:${encodeURIComponent(uid)}:cid:${cid}`;
 }
 
 /** A random 8-byte base64url token, as the Redis engine makes them. */

@@ -14,10 +14,11 @@ const FORMAT = 'chat-memory-snapshot';
  * The file, one room per line so that a large history is written piece by piece and stays
  * readable:
  *   {"format":"chat-memory-snapshot","version":1,"savedAt":MS,"rooms":[
- *   {"room":R,"epoch":E,"seq":N,"lastActivity":MS,"messages":[JSON…],"cids":[{"cid","json","expiresAt"}…]},
+ *   {"room":R,"epoch":E,"seq":N,"lastActivity":MS,"messages":[JSON…],"cids":[{"key","json","expiresAt"}…]},
  *   …
  *   ]}
- * Messages are kept as their JSON text, so they come back byte for byte.
+ * Messages are kept as their JSON text, so they come back byte for byte; a cid's key is
+ * `cidSlot`'s (`cid:CID` or `uid:UID:cid:CID`).
  */
 const roomSchema = z.object({
   room: z.string().min(1),
@@ -26,7 +27,7 @@ const roomSchema = z.object({
   seq: z.number().int().nonnegative(),
   lastActivity: z.number().int().nonnegative(),
   messages: z.array(z.string()),
-  cids: z.array(z.object({ cid: z.string().min(1), json: z.string(), expiresAt: z.number().int() })),
+  cids: z.array(z.object({ key: z.string().regex(/^(uid:[^:]*:)?cid:./), json: z.string(), expiresAt: z.number().int() })),
 });
 const snapshotSchema = z.object({
   format: z.literal(FORMAT),
@@ -82,8 +83,18 @@ export function loadSnapshot(path: string, historyLimit: number): Array<[string,
  * renamed over it, so a crash mid-write leaves the previous snapshot whole.
  */
 export async function saveSnapshot(path: string, rooms: Iterable<[string, MemoryRoom]>, savedAt: number): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}.tmp`;
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeDurably(temp, rooms, savedAt);
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true, recursive: true }).catch(() => undefined);
+    throw new Error(`Could not write the memory snapshot to ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function writeDurably(temp: string, rooms: Iterable<[string, MemoryRoom]>, savedAt: number): Promise<void> {
   const file = await open(temp, 'w');
   try {
     let chunk = `{"format":"${FORMAT}","version":1,"savedAt":${Math.floor(savedAt)},"rooms":[`;
@@ -98,13 +109,10 @@ export async function saveSnapshot(path: string, rooms: Iterable<[string, Memory
       }
     }
     await file.writeFile(`${chunk}\n]}\n`);
+    // On disk before the rename, or a power cut could leave a renamed but empty file.
     await file.sync();
+  } finally {
     await file.close();
-    await rename(temp, path);
-  } catch (err) {
-    await file.close().catch(() => undefined);
-    await rm(temp, { force: true });
-    throw new Error(`Could not write the memory snapshot to ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -146,13 +154,13 @@ function toRoom(record: RoomRecord, historyLimit: number): MemoryRoom {
     cids: new Map(
       [...record.cids]
         .sort((a, b) => a.expiresAt - b.expiresAt)
-        .map(({ cid, json, expiresAt }) => [cid, { json, expiresAt }]),
+        .map(({ key, json, expiresAt }) => [key, { json, expiresAt }]),
     ),
   };
 }
 
 function toRecord(name: string, room: MemoryRoom): RoomRecord {
-  const cids = [...room.cids].map(([cid, { json, expiresAt }]) => ({ cid, json, expiresAt }));
+  const cids = [...room.cids].map(([key, { json, expiresAt }]) => ({ key, json, expiresAt }));
   return { room: name, epoch: room.epoch, seq: room.seq, lastActivity: room.lastActivity, messages: room.messages, cids };
 }
 
