@@ -1,8 +1,11 @@
 import type Redis from 'ioredis';
 import { RedisHistoryStore } from '../../../server/engine/redis/history-store';
-import { epochKey, historyKey, roomsKey, seqKey } from '../../../server/engine/redis/keys';
+import { cidKey, epochKey, historyKey, presenceKey, roomsKey, seqKey } from '../../../server/engine/redis/keys';
 import { connectCommandClient, connectSubscriber } from '../../../server/engine/redis/connect';
+import { RedisPresenceStore } from '../../../server/engine/redis/presence-store';
+import { connectRedisEngine } from '../../../server/engine/redis/redis-engine';
 import { startTestRedis, type TestRedis } from '../../helpers/redis-server';
+import { describeEngineBehaviour } from '../history-behaviour';
 
 let redis: TestRedis;
 let client: Redis;
@@ -19,50 +22,38 @@ afterAll(async () => {
   await redis.stop();
 });
 
+describeEngineBehaviour('redis', async ({ historyLimit }) => {
+  const engine = await connectRedisEngine({ url: redis.url, historyLimit, processId: 'test' });
+  return { engine, dispose: () => engine.close() };
+});
+
+// What only the Redis engine has: its keys, its channels, its connection.
+
 async function fill(room: string, count: number): Promise<void> {
   for (let i = 1; i <= count; i++) await store.append(room, { user: 'u', text: `m${i}` });
 }
 
 describe('RedisHistoryStore#append(room, draft)', () => {
-  it('assigns ids from 1 and stores the message as canonical JSON, newest first', async () => {
+  it('LPUSHes the JSON newest first and scores the room in chat:rooms', async () => {
     const first = await store.append('lobby', { user: 'alice', text: 'hi' });
     const second = await store.append('lobby', { user: 'bob', text: 'yo' });
-    expect([first.message.id, second.message.id]).toEqual([1, 2]);
-    const parsed = JSON.parse(first.message.json);
-    expect(Object.keys(parsed)).toEqual(['id', 'room', 'user', 'text', 'ts']);
-    expect(parsed).toMatchObject({ id: 1, room: 'lobby', user: 'alice', text: 'hi' });
-    expect(Math.abs(parsed.ts - Date.now())).toBeLessThan(5000);
     expect(await client.lrange(historyKey('lobby'), 0, -1)).toEqual([second.message.json, first.message.json]);
     expect(await client.zscore(roomsKey, 'lobby')).not.toBeNull();
+    expect(await client.get(seqKey('lobby'))).toBe('2');
+    expect(await client.get(epochKey('lobby'))).toBe(first.epoch);
   });
 
-  it('keeps the newest 100: 150 messages leave LLEN 100 with ids 51..150', async () => {
+  it('LTRIMs the list: 150 messages leave LLEN 100', async () => {
     await fill('big', 150);
     expect(await client.llen(historyKey('big'))).toBe(100);
-    const slice = await store.since('big');
-    expect(slice.messages.map((m) => m.id)).toEqual(Array.from({ length: 100 }, (_, i) => 51 + i));
-    expect(slice.last).toBe(150);
   });
 
-  it('stores a repeated cid once and returns the first message', async () => {
+  it('remembers a cid in its own key for 10 minutes, and stores its message once', async () => {
     const first = await store.append('lobby', { user: 'a', text: 'once', cid: 'c-1' });
-    const again = await store.append('lobby', { user: 'a', text: 'once', cid: 'c-1' });
-    expect(first.duplicate).toBe(false);
-    expect(again).toEqual({ ...first, duplicate: true });
+    await store.append('lobby', { user: 'a', text: 'once', cid: 'c-1' });
     expect(await client.llen(historyKey('lobby'))).toBe(1);
-    expect(JSON.parse(first.message.json).cid).toBe('c-1');
-  });
-
-  it('keeps cids per room', async () => {
-    await store.append('a', { user: 'u', text: 'x', cid: 'same' });
-    const other = await store.append('b', { user: 'u', text: 'x', cid: 'same' });
-    expect(other.duplicate).toBe(false);
-  });
-
-  it('stores text with quotes, markup and Unicode exactly', async () => {
-    const text = '"</script><b>x</b>\\ 技术 😀\n\ttab';
-    const { message } = await store.append('lobby', { user: 'ü', text });
-    expect(JSON.parse(message.json).text).toBe(text);
+    expect(await client.get(cidKey('lobby', 'c-1'))).toBe(first.message.json);
+    expect(await client.ttl(cidKey('lobby', 'c-1'))).toBeGreaterThan(590);
   });
 
   it('publishes each stored message on chat:{room}', async () => {
@@ -86,58 +77,9 @@ describe('RedisHistoryStore#append(room, draft)', () => {
 });
 
 describe('RedisHistoryStore#since(room, cursor)', () => {
-  it('gives an empty room an epoch, last 0 and no gap', async () => {
+  it('creates the epoch key of an empty room on a read (v1)', async () => {
     const slice = await store.since('empty');
-    expect(slice).toMatchObject({ room: 'empty', last: 0, messages: [], gap: false });
-    expect(slice.epoch).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(await client.get(epochKey('empty'))).toBe(slice.epoch);
-    expect((await store.since('empty')).epoch).toBe(slice.epoch);
-  });
-
-  it('returns exactly the messages after since, oldest first', async () => {
-    await fill('r', 10);
-    const { epoch } = await store.since('r');
-    const slice = await store.since('r', { since: 7, epoch });
-    expect(slice.messages.map((m) => m.id)).toEqual([8, 9, 10]);
-    expect(slice.gap).toBe(false);
-  });
-
-  it('returns nothing and no gap for a client that is up to date', async () => {
-    await fill('r', 3);
-    expect(await store.since('r', { since: 3 })).toMatchObject({ messages: [], gap: false, last: 3 });
-  });
-
-  it('reports a gap with missed when since is older than the retained window', async () => {
-    await fill('r', 150);
-    const slice = await store.since('r', { since: 20 });
-    expect(slice.gap).toBe(true);
-    expect(slice.missed).toBe(30); // 21..50 were trimmed away
-    expect(slice.messages.map((m) => m.id)).toEqual(Array.from({ length: 100 }, (_, i) => 51 + i));
-  });
-
-  it('treats since=50 as caught up to the window edge (no gap)', async () => {
-    await fill('r', 150);
-    const slice = await store.since('r', { since: 50 });
-    expect(slice.gap).toBe(false);
-    expect(slice.messages).toHaveLength(100);
-  });
-
-  it('reports since=0 with an epoch as a gap when messages were trimmed', async () => {
-    await fill('r', 101);
-    const { epoch } = await store.since('r');
-    expect(await store.since('r', { since: 0, epoch })).toMatchObject({ gap: true, missed: 1 });
-  });
-
-  it('never reports a gap to a first join (no since)', async () => {
-    await fill('r', 150);
-    expect((await store.since('r')).gap).toBe(false);
-  });
-
-  it('reports a stale epoch as a gap with the whole history and missed unknown', async () => {
-    await fill('r', 5);
-    const slice = await store.since('r', { since: 3, epoch: 'stale-epoch' });
-    expect(slice).toMatchObject({ gap: true, missed: null });
-    expect(slice.messages.map((m) => m.id)).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('gives a reset room a new epoch, so old cursors see the reset', async () => {
@@ -150,9 +92,14 @@ describe('RedisHistoryStore#since(room, cursor)', () => {
     expect(after).toMatchObject({ gap: true, missed: null });
     expect(after.messages.map((m) => m.id)).toEqual([1, 2]);
   });
+});
 
-  it('trusts since without an epoch as it is', async () => {
-    await fill('r', 5);
-    expect((await store.since('r', { since: 4 })).messages.map((m) => m.id)).toEqual([5]);
+describe('RedisPresenceStore#update(room, localCount, change)', () => {
+  it('sums the counts of every process in chat:{room}:online', async () => {
+    const [one, two] = [new RedisPresenceStore(client, 'p1'), new RedisPresenceStore(client, 'p2')];
+    await one.update('lobby', 2, undefined);
+    expect(await two.update('lobby', 3, undefined)).toBe(5);
+    expect(Object.keys(await client.hgetall(presenceKey('lobby'))).sort()).toEqual(['p1', 'p2']);
+    expect(await one.update('lobby', 0, undefined)).toBe(3);
   });
 });
