@@ -7,6 +7,8 @@ describe('loadConfig(env)', () => {
       host: '127.0.0.1',
       redisUrl: 'redis://127.0.0.1:6379',
       redisUrlFromEnv: false,
+      engine: 'auto',
+      memorySnapshotPath: 'data/memory.json',
       historyLimit: 100,
       maxMessageLength: 2000,
       maxFrameBytes: 65536,
@@ -16,7 +18,7 @@ describe('loadConfig(env)', () => {
       pingIntervalMs: 25000,
       logLevel: 'info',
       trustProxy: false,
-      auth: { key: null, anonymous: 'write' },
+      auth: { key: null, anonymous: 'write', apiKeys: [] },
     });
   });
 

@@ -15,7 +15,7 @@ describe('npm start (server/index.ts)', () => {
     const redis = await startTestRedis();
     try {
       const server = await spawnServer({ REDIS_URL: redis.url, LOG_LEVEL: 'silent' });
-      expect(server.output().trim()).toBe(`Chat server listening on http://127.0.0.1:${server.port}`);
+      expect(server.output().trim()).toBe(`Chat server listening on http://127.0.0.1:${server.port} · engine: redis at ${redis.url}`);
       const client = await TestClient.join(roomUrl(server, 'lobby'));
       const code = await server.kill('SIGTERM');
       expect((await client.closed).code).toBe(1001);

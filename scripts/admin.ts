@@ -43,6 +43,13 @@ async function withRedis(fn: (ctx: commands.AdminContext) => Promise<void>): Pro
   } catch (err) {
     fail((err as Error).message);
   }
+  if (config.engine === 'memory') {
+    fail(
+      'ENGINE=memory: the history lives in the chat server’s own memory, not in Redis, so this script cannot reach it. ' +
+        'Use the server’s HTTP API instead: GET /api/rooms/ROOM/messages (show, export), GET /api/rooms/ROOM/presence, ' +
+        'DELETE /api/rooms/ROOM/messages/ID and POST /api/rooms/ROOM/kick (with an API key).',
+    );
+  }
   let redis: Redis;
   let lastError: Error | undefined;
   try {

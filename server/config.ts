@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { loadAuthConfig, type AuthConfig } from './auth/auth-config';
+import type { EngineSetting } from './engine/choose-engine';
 
 /** The server's settings, read once from the environment (PROTOCOL.md "Configuration"). */
 export interface Config {
@@ -8,6 +9,10 @@ export interface Config {
   readonly redisUrl: string;
   /** False when REDIS_URL was not given, so `npm start` may start a Redis of its own. */
   readonly redisUrlFromEnv: boolean;
+  /** `ENGINE`: `auto` (Redis when there is one, else memory), `redis` or `memory`. */
+  readonly engine: EngineSetting;
+  /** Where the memory engine keeps its snapshot between runs; empty: nowhere. */
+  readonly memorySnapshotPath: string;
   readonly historyLimit: number;
   readonly maxMessageLength: number;
   readonly maxFrameBytes: number;
@@ -31,6 +36,8 @@ export const DEFAULTS = Object.freeze({
   PORT: 3000,
   HOST: '127.0.0.1',
   REDIS_URL: 'redis://127.0.0.1:6379',
+  ENGINE: 'auto' as EngineSetting,
+  MEMORY_SNAPSHOT_PATH: 'data/memory.json',
   HISTORY_LIMIT: 100,
   MAX_MESSAGE_LENGTH: 2000,
   MAX_FRAME_BYTES: 65536,
@@ -57,6 +64,8 @@ const schema = z.object({
     .string()
     .trim()
     .regex(/^rediss?:\/\/\S+$/, 'REDIS_URL must be a redis:// or rediss:// URL, such as redis://127.0.0.1:6379'),
+  ENGINE: z.enum(['auto', 'redis', 'memory'], { message: 'ENGINE must be auto, redis or memory' }),
+  MEMORY_SNAPSHOT_PATH: z.string(),
   HISTORY_LIMIT: integer('HISTORY_LIMIT', 1, 10000),
   MAX_MESSAGE_LENGTH: integer('MAX_MESSAGE_LENGTH', 1, 1_000_000),
   MAX_FRAME_BYTES: integer('MAX_FRAME_BYTES', 1024, 16 * 1024 * 1024),
@@ -101,6 +110,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: c.HOST,
     redisUrl: c.REDIS_URL,
     redisUrlFromEnv: Boolean(env.REDIS_URL),
+    engine: c.ENGINE,
+    memorySnapshotPath: env.MEMORY_SNAPSHOT_PATH === '' ? '' : c.MEMORY_SNAPSHOT_PATH,
     historyLimit: c.HISTORY_LIMIT,
     maxMessageLength: c.MAX_MESSAGE_LENGTH,
     maxFrameBytes: c.MAX_FRAME_BYTES,

@@ -1,20 +1,23 @@
 import 'dotenv/config';
-import { loadConfig, DEFAULTS, type Config } from './config';
-import { startLocalRedis, redisAnswers, redisServerInstalled, type LocalRedis } from './engine/redis/local-redis';
-import { createLogger, type Logger } from './logger';
+import { loadConfig, type Config } from './config';
+import { settleEngine, type SettledEngine } from './engine/settle-engine';
+import { createLogger } from './logger';
 import { startServer } from './server';
 
-/** `npm start`: read the configuration, make sure Redis is there, serve, and shut down cleanly. */
+/** `npm start`: read the configuration, settle the engine, serve, and shut down cleanly. */
 async function main(): Promise<void> {
   let config: Config;
+  let settled: SettledEngine;
   try {
     config = loadConfig();
+    settled = await settleEngine(config);
   } catch (err) {
     return fail((err as Error).message);
   }
+  config = settled.config;
   const logger = createLogger(config.logLevel);
-  const localRedis = await ensureRedis(config, logger);
-  if (localRedis) config = { ...config, redisUrl: localRedis.url };
+  const { localRedis } = settled;
+  if (localRedis) logger.info({ url: localRedis.url, dir: localRedis.dir }, 'started a local redis-server; it stops with the chat server');
 
   let server;
   try {
@@ -23,7 +26,7 @@ async function main(): Promise<void> {
     await localRedis?.stop();
     return fail((err as Error).message);
   }
-  process.stdout.write(`Chat server listening on ${server.url}\n`);
+  process.stdout.write(`Chat server listening on ${server.url} · engine: ${settled.description}\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -32,32 +35,20 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
-    await server.close();
+    let code = 0;
+    try {
+      await server.close();
+    } catch (err) {
+      // The memory engine could not write its snapshot: say so, and exit non-zero.
+      logger.error({ err }, 'shutdown did not finish cleanly');
+      process.stderr.write(`chat server: ${(err as Error).message}\n`);
+      code = 1;
+    }
     await localRedis?.stop();
-    process.exit(0);
+    process.exit(code);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
-}
-
-/**
- * When REDIS_URL was not set and nothing answers on the default address, start a redis-server
- * of our own (data under ./data) if one is installed; otherwise explain how to get one.
- */
-async function ensureRedis(config: Config, logger: Logger): Promise<LocalRedis | undefined> {
-  const url = new URL(config.redisUrl);
-  const host = url.hostname || '127.0.0.1';
-  const port = Number(url.port || 6379);
-  if (config.redisUrlFromEnv) return undefined;
-  if (await redisAnswers(host, port)) return undefined;
-  if (!redisServerInstalled()) {
-    fail(
-      `No Redis answers at ${DEFAULTS.REDIS_URL}. Install one (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL to a Redis you have.`,
-    );
-  }
-  const local = await startLocalRedis(host, port, 'data');
-  logger.info({ url: local.url, dir: local.dir }, `started a local redis-server at ${local.url} with its data in ${local.dir}; it stops with the chat server`);
-  return local;
 }
 
 function fail(message: string): never {

@@ -5,8 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { createApp, type ChatApp } from './app';
 import type { Config } from './config';
-import type { HistoryStore } from './engine/engine';
-import { connectRedisEngine, type RedisEngine } from './engine/redis/redis-engine';
+import type { Engine, HistoryStore } from './engine/engine';
+import { createMemoryEngine } from './engine/memory/memory-engine';
+import { connectRedisEngine } from './engine/redis/redis-engine';
 import type { Logger } from './logger';
 import { Metrics } from './metrics';
 import { RoomHub } from './rooms/hub';
@@ -19,7 +20,7 @@ export interface RunningServer {
   readonly app: ChatApp;
   readonly http: Server;
   readonly hub: RoomHub;
-  readonly engine: RedisEngine;
+  readonly engine: Engine;
   readonly metrics: Metrics;
   /** The engine's history store (tests and scripts append and read through it). */
   readonly history: HistoryStore;
@@ -34,16 +35,22 @@ export interface RunningServer {
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const log = logger.child({ module: 'chat:server' });
   const metrics = new Metrics();
-  const logEngineError = throttled((err: unknown) => log.warn({ err: (err as Error).message }, 'Redis connection error'));
-  const engine = await connectRedisEngine({
-    url: config.redisUrl,
-    historyLimit: config.historyLimit,
-    processId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
-    onError: (err) => {
-      metrics.engineError();
-      logEngineError(err);
-    },
-  });
+  const logEngineError = throttled((err: unknown) => log.warn({ err: (err as Error).message }, 'engine error'));
+  const processId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const onError = (err: unknown) => {
+    metrics.engineError();
+    logEngineError(err);
+  };
+  // `auto` was settled by `npm start` (index.ts); a server started directly on `auto` uses Redis.
+  const engine: Engine =
+    config.engine === 'memory'
+      ? createMemoryEngine({
+          historyLimit: config.historyLimit,
+          processId,
+          onError,
+          ...(config.memorySnapshotPath !== '' && { snapshotPath: config.memorySnapshotPath }),
+        })
+      : await connectRedisEngine({ url: config.redisUrl, historyLimit: config.historyLimit, processId, onError });
   const presence = new PresenceAnnouncer({ store: engine.presence, log: logger.child({ module: 'chat:presence' }) });
   const hub = new RoomHub({
     history: engine.history,

@@ -17,7 +17,7 @@ const pem = (type: 'rsa' | 'ec' | 'ed25519', curve?: string) => {
 
 describe('loadAuthConfig(env)', () => {
   it('keeps v1 open without a key: anyone reads and writes', () => {
-    expect(loadAuthConfig({})).toEqual({ key: null, anonymous: 'write' });
+    expect(loadAuthConfig({})).toEqual({ key: null, anonymous: 'write', apiKeys: [] });
   });
 
   it('closes to token holders by default once a key is set', () => {
@@ -38,6 +38,7 @@ describe('loadAuthConfig(env)', () => {
     [{ AUTH_PUBLIC_KEY: '/nonexistent/key.pem' }, 'AUTH_PUBLIC_KEY must be a PEM public key'],
     [{ AUTH_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----' }, 'could not be read'],
     [{ ANONYMOUS: 'sometimes' }, 'ANONYMOUS must be write, read or none'],
+    [{ API_KEYS: 'short' }, 'API_KEYS must be comma-separated keys of at least 32 characters'],
   ])('stops the server with a sentence for %j', (env, message) => {
     expect(() => loadAuthConfig(env)).toThrow(TypeError);
     expect(() => loadAuthConfig(env)).toThrow(message);

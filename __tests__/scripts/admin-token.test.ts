@@ -24,3 +24,12 @@ describe('npm run history -- token SUB', () => {
     expect([badPattern.code, badPattern.stderr]).toEqual([1, expect.stringContaining('is not a room pattern')]);
   });
 });
+
+describe('npm run history -- with ENGINE=memory', () => {
+  it('exits 1 saying the history lives in the server and which HTTP API to use instead', async () => {
+    const run = await runAdmin(['rooms'], { ENGINE: 'memory' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('the history lives in the chat server’s own memory');
+    expect(run.stderr).toContain('GET /api/rooms/ROOM/messages');
+  });
+});

@@ -1,10 +1,11 @@
 import { ChatError } from '../errors';
 import type { Me } from '../protocol/types';
 import { validateUser } from '../protocol/validate';
+import { ApiKeys } from './api-keys';
 import type { AuthConfig } from './auth-config';
 import { findToken, type CredentialSource } from './credentials';
-import { ANONYMOUS, type Identity } from './identity';
-import { NO_RIGHTS, READ_ONLY, READ_WRITE, rightsFor, type RoomRights } from './rights';
+import { ANONYMOUS, BACKEND, type Identity } from './identity';
+import { MODERATOR, NO_RIGHTS, READ_ONLY, READ_WRITE, rightsFor, type RoomRights } from './rights';
 import { TokenVerifier } from './token';
 
 /** Someone admitted to a room: who they are there and what they may do. */
@@ -16,6 +17,8 @@ export interface Visitor {
   readonly rights: RoomRights;
   /** When the visitor's token expires (ms since the epoch), if it does. */
   readonly expiresAt?: number;
+  /** The app's backend (an API key): posts as anyone, outside the rate limit. */
+  readonly backend?: true;
 }
 
 /**
@@ -28,9 +31,11 @@ export interface Visitor {
  */
 export class Access {
   private readonly verifier: TokenVerifier;
+  private readonly apiKeys: ApiKeys;
 
   constructor(private readonly config: AuthConfig) {
     this.verifier = new TokenVerifier(config);
+    this.apiKeys = new ApiKeys(config.apiKeys);
   }
 
   /** True when tokens can be verified (a key is configured). */
@@ -39,11 +44,18 @@ export class Access {
   }
 
   /**
-   * Who the request is. A token found anywhere is verified (and refused 401 when it cannot be,
-   * never treated as anonymous); no token is anonymous, unless `ANONYMOUS=none`.
+   * Who the request is. An `X-API-Key`, or a Bearer credential that is one of `API_KEYS`, is the
+   * backend (a wrong `X-API-Key` is 401). A token found anywhere is verified (and refused 401
+   * when it cannot be, never treated as anonymous); no token is anonymous, unless `ANONYMOUS=none`.
    */
   identify(request: CredentialSource): Identity {
+    const apiKey = request.headers['x-api-key'];
+    if (apiKey !== undefined) {
+      if (typeof apiKey === 'string' && this.apiKeys.matches(apiKey)) return BACKEND;
+      throw new ChatError('unauthorized', 'The X-API-Key is not one of this server’s API_KEYS.');
+    }
     const found = findToken(request);
+    if (found?.carrier === 'authorization' && this.apiKeys.configured && this.apiKeys.matches(found.token)) return BACKEND;
     if (found) return this.verifier.verify(found.token);
     if (this.config.anonymous === 'none') {
       throw new ChatError('unauthorized', 'Sign-in required: this server only serves users with a token from their app.');
@@ -53,6 +65,7 @@ export class Access {
 
   /** What `identity` may do in `room`. */
   rightsIn(identity: Identity, room: string): RoomRights {
+    if (identity.kind === 'backend') return MODERATOR;
     if (identity.kind === 'user') return rightsFor(identity.grants, room);
     if (this.config.anonymous === 'write') return READ_WRITE;
     if (this.config.anonymous === 'read') return READ_ONLY;
@@ -82,15 +95,34 @@ export interface Entry {
   readonly rights: RoomRights;
 }
 
-/** The visitor an entry is, named by its token or else by `clientName` (nickname rules, 400). */
-export function visitorOf({ identity, rights }: Entry, clientName: unknown): Visitor {
+/**
+ * The visitor an entry is: named by its token; else by `clientName` (nickname rules, 400); the
+ * backend names the user it posts as, which it must (`clientUid` too, optionally).
+ */
+export function visitorOf({ identity, rights }: Entry, clientName: unknown, clientUid?: unknown): Visitor {
   if (identity.kind === 'anonymous') return { name: validateUser(clientName), rights };
+  if (identity.kind === 'backend') {
+    if (typeof clientName !== 'string' || clientName.trim() === '') {
+      throw new ChatError('bad_request', 'The backend posts as a user: give "user" (and "uid" if they have one).');
+    }
+    const uid = validateUid(clientUid);
+    return { name: validateUser(clientName), ...(uid !== undefined && { uid }), rights, backend: true };
+  }
   return {
     name: identity.name,
     uid: identity.uid,
     rights,
     ...(identity.expiresAt !== undefined && { expiresAt: identity.expiresAt }),
   };
+}
+
+/** A uid the backend names: 1 to 64 printable characters, like a token's `sub`. */
+function validateUid(uid: unknown): string | undefined {
+  if (uid === undefined || uid === null) return undefined;
+  if (typeof uid !== 'string' || uid.length < 1 || uid.length > 64 || /[\p{Cc}\p{Cs}]/u.test(uid)) {
+    throw new ChatError('bad_request', '"uid" is 1 to 64 printable characters.');
+  }
+  return uid;
 }
 
 /** Throws `unauthorized` when the visitor's token has expired (checked at every send). */

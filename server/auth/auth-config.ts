@@ -15,13 +15,16 @@ export interface AuthConfig {
   readonly issuer?: string;
   readonly audience?: string;
   readonly anonymous: AnonymousAccess;
+  /** Keys that act for the app's backend (`API_KEYS`). */
+  readonly apiKeys: readonly string[];
 }
 
 const MIN_SECRET_BYTES = 32;
+const MIN_API_KEY_LENGTH = 32;
 
 /**
  * Reads `AUTH_SECRET` / `AUTH_PUBLIC_KEY` (PEM text, with real or `\n`-escaped newlines, or the
- * path of a PEM file), `AUTH_ISSUER`, `AUTH_AUDIENCE` and `ANONYMOUS`. Throws a `TypeError`
+ * path of a PEM file), `AUTH_ISSUER`, `AUTH_AUDIENCE`, `ANONYMOUS` and `API_KEYS`. Throws a `TypeError`
  * with a sentence on a setting that would leave the server unable to verify tokens as asked.
  */
 export function loadAuthConfig(env: NodeJS.ProcessEnv): AuthConfig {
@@ -45,7 +48,17 @@ export function loadAuthConfig(env: NodeJS.ProcessEnv): AuthConfig {
   }
   const issuer = env.AUTH_ISSUER?.trim() || undefined;
   const audience = env.AUTH_AUDIENCE?.trim() || undefined;
-  return Object.freeze({ key, anonymous, ...(issuer && { issuer }), ...(audience && { audience }) });
+  const apiKeys = (env.API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  if (apiKeys.some((k) => k.length < MIN_API_KEY_LENGTH || /\s/.test(k))) {
+    throw new TypeError(`API_KEYS must be comma-separated keys of at least ${MIN_API_KEY_LENGTH} characters each (for example: openssl rand -hex 24).`);
+  }
+  return Object.freeze({
+    key,
+    anonymous,
+    apiKeys: Object.freeze(apiKeys),
+    ...(issuer && { issuer }),
+    ...(audience && { audience }),
+  });
 }
 
 function readPublicKey(value: string): TokenKey {
