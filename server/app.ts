@@ -2,6 +2,8 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import websockify from 'koa-websocket';
 import { Access } from './auth/access';
+import { Admission } from './chat/admission';
+import { Moderation } from './chat/moderation';
 import { KeyedRateLimiter } from './chat/rate-limit';
 import { MessageSender } from './chat/send-message';
 import type { Config } from './config';
@@ -12,6 +14,7 @@ import { loggableUrl, requestLog } from './http/request-log';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import type { RoomHub } from './rooms/hub';
+import { apiRoutes } from './routes/api';
 import { healthRoutes } from './routes/health';
 import { pageRoutes } from './routes/pages';
 import { mountTransports, type MountedTransport, type TransportName } from './transports/index';
@@ -62,15 +65,20 @@ export function createApp(services: AppServices): ChatApp {
   const http = new Router();
   const ws = new Router();
   const access = new Access(config.auth);
+  const admission = new Admission(access, engine.bans);
   http.use(healthRoutes(engine, metrics).routes());
   http.use(
     pageRoutes({ history: engine.history, presence: engine.presence, access, maxMessageLength: config.maxMessageLength }).routes(),
   );
+  const moderation = new Moderation(engine);
+  http.use(
+    apiRoutes({ admission, moderation, presence: engine.presence, maxFrameBytes: config.maxFrameBytes }).routes(),
+  );
   const limiter = new KeyedRateLimiter(config.rateLimit);
-  const sender = new MessageSender({ history: engine.history, maxMessageLength: config.maxMessageLength, metrics });
+  const sender = new MessageSender({ history: engine.history, admission, maxMessageLength: config.maxMessageLength, metrics });
   const transports = mountTransports(
     { http, ws },
-    { config, hub: services.hub, access, history: engine.history, sender, limiter, metrics, logger },
+    { config, hub: services.hub, admission, moderation, history: engine.history, sender, limiter, metrics, logger },
   );
   app.use(http.routes()).use(http.allowedMethods());
   app.ws.use(ws.routes() as unknown as WsMiddleware);

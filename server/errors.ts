@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'not_found'
   | 'unauthorized'
   | 'forbidden'
+  | 'banned'
+  | 'kicked'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -17,6 +19,8 @@ const STATUS: Record<ErrorCode, number> = {
   not_found: 404,
   unauthorized: 401,
   forbidden: 403,
+  banned: 403,
+  kicked: 403,
   internal: 500,
 };
 

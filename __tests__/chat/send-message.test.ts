@@ -33,7 +33,12 @@ beforeEach(() => {
     messageStored: () => void counted.stored++,
     rateLimited: () => void counted.limited++,
   };
-  sender = new MessageSender({ history: history as unknown as HistoryStore, maxMessageLength: 10, metrics });
+  const admission = {
+    assertNotBanned: async (_room: string, visitor: Visitor) => {
+      if (!visitor.backend && visitor.name === 'banned') throw new ChatError('banned', 'banned');
+    },
+  };
+  sender = new MessageSender({ history: history as unknown as HistoryStore, admission, maxMessageLength: 10, metrics });
 });
 
 const codeOf = (promise: Promise<unknown>) =>
@@ -87,5 +92,13 @@ describe('MessageSender#send(room, fields, allowance)', () => {
     expect(await codeOf(sender.send('r', { text: 'x'.repeat(99) }, reader, allowance(1)))).toBe('forbidden');
     expect(await codeOf(sender.send('r', { text: 'hi' }, expired, allowance(1)))).toBe('unauthorized');
     expect(history.drafts).toEqual([]);
+  });
+
+  it('refuses a banned visitor with banned and stores nothing; the backend is outside bans and the rate limit', async () => {
+    const banned: Visitor = { name: 'banned', rights: READ_WRITE };
+    expect(await codeOf(sender.send('r', { text: 'hi' }, banned, allowance(5)))).toBe('banned');
+    const backend: Visitor = { name: 'banned', rights: READ_WRITE, backend: true };
+    expect(await codeOf(sender.send('r', { text: 'hi' }, backend, allowance(0)))).toBe('stored');
+    expect(history.drafts).toHaveLength(1);
   });
 });

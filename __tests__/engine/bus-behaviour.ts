@@ -1,6 +1,6 @@
-import type { Engine, RoomBusListener } from '../../server/engine/engine';
+import type { Engine, MemberRef, RoomBusListener } from '../../server/engine/engine';
 
-/** What a bus listener heard, in order: `message ROOM JSON` or `presence ROOM FRAME`. */
+/** What a bus listener heard, in order: `message ROOM JSON`, `presence ROOM FRAME` or `kick ROOM WHO-AS-JSON`. */
 export class BusRecorder implements RoomBusListener {
   readonly events: string[] = [];
   resubscriptions = 0;
@@ -9,6 +9,9 @@ export class BusRecorder implements RoomBusListener {
   }
   presence(room: string, frame: string): void {
     this.events.push(`presence ${room} ${frame}`);
+  }
+  kick(room: string, who: MemberRef): void {
+    this.events.push(`kick ${room} ${JSON.stringify(who)}`);
   }
   resubscribed(): void {
     this.resubscriptions++;
@@ -98,7 +101,7 @@ export function describeBusBehaviour(name: string, current: () => Engine): void 
       await engine.bus.subscribe('a');
       await engine.presence.update('a', 2, undefined);
       await engine.presence.update('b', 5, undefined);
-      await engine.presence.refresh(new Map([['a', 4], ['c', 1]]));
+      await engine.presence.refresh(new Map([['a', 4], ['c', 1]]), new Map());
       const online = await engine.presence.online(['a', 'b', 'c', 'nobody']);
       expect([...online]).toEqual([['a', 4], ['b', 5], ['c', 1], ['nobody', 0]]);
       await engine.history.append('a', { user: 'u', text: 'sentinel' });

@@ -1,5 +1,6 @@
 import type { Engine } from '../../server/engine/engine';
 import { describeBusBehaviour } from './bus-behaviour';
+import { describeModerationBehaviour } from './moderation-behaviour';
 
 /**
  * The behaviour every engine shares, run against each of them (redis/history-store.test.ts,
@@ -194,4 +195,5 @@ export function describeEngineBehaviour(name: string, make: MakeEngine): void {
   });
 
   describeBusBehaviour(name, () => engine);
+  describeModerationBehaviour(name, () => engine);
 }

@@ -17,4 +17,8 @@ export class RoomRecorder implements RoomMember {
     this.epochs.push(b.epoch);
   }
   deliverPresence(): void {}
+  kicks = 0;
+  kick(): void {
+    this.kicks++;
+  }
 }

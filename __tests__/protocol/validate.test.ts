@@ -1,6 +1,5 @@
 import { ChatError } from '../../server/errors';
 import {
-  parseClientFrame,
   parseCursor,
   validateCid,
   validateRoom,
@@ -66,31 +65,4 @@ describe('parseCursor(since, epoch)', () => {
     expect(codeOf(() => parseCursor(since, undefined))).toBe('bad_request');
   });
   it('rejects a malformed epoch', () => expect(codeOf(() => parseCursor('1', 'a b'))).toBe('bad_request'));
-});
-
-describe('parseClientFrame(raw)', () => {
-  it('reads a message command', () => {
-    expect(parseClientFrame('{"type":"message","text":"hi","cid":"c1"}')).toEqual({
-      ok: true,
-      command: { type: 'message', text: 'hi', cid: 'c1' },
-    });
-  });
-  it.each(['hello', '42', '"quoted"', '[1,2]', 'null', '{not json'])('takes %j as the text of a message', (raw) => {
-    expect(parseClientFrame(raw)).toEqual({ ok: true, command: { type: 'message', text: raw } });
-  });
-  it.each([
-    '{"type":"nope"}',
-    '{"type":"message"}',
-    '{"type":"message","text":5}',
-    '{"type":"message","text":"x","extra":1}',
-    '{"type":"message","text":"x","__proto__":{"admin":true}}',
-  ])('rejects the malformed command %s with bad_request', (raw) => {
-    const parsed = parseClientFrame(raw);
-    expect(parsed.ok).toBe(false);
-    if (!parsed.ok) expect(parsed.error.code).toBe('bad_request');
-  });
-  it('keeps the cid of a rejected command for the error frame', () => {
-    const parsed = parseClientFrame('{"type":"message","text":1,"cid":"c9"}');
-    expect(parsed).toMatchObject({ ok: false, cid: 'c9' });
-  });
 });

@@ -23,7 +23,7 @@ function makeHub(history: HistoryStore, processId: string): RoomHub {
   const logger = createLogger('silent');
   const presence = new PresenceAnnouncer({ store: new RedisPresenceStore(client, processId), log: logger });
   announcers.push(presence);
-  return new RoomHub({ history, bus: new RedisRoomBus(subscriber), presence, logger });
+  return new RoomHub({ history, bus: new RedisRoomBus(subscriber, client), presence, logger });
 }
 
 

@@ -224,8 +224,8 @@ describe('RoomSequence#remove(member)', () => {
 describe('RoomSequence#presence(frame)', () => {
   it('hands the frame to live members and holds it for joining ones', async () => {
     const seen: string[] = [];
-    const member: RoomMember = { deliverHistory() {}, deliverMessage() {}, deliverPresence: (b) => void seen.push(b.json) };
-    const joining: RoomMember = { deliverHistory() {}, deliverMessage() {}, deliverPresence: (b) => void seen.push(`late ${b.json}`) };
+    const member: RoomMember = { deliverHistory() {}, deliverMessage() {}, deliverPresence: (b) => void seen.push(b.json), kick() {} };
+    const joining: RoomMember = { deliverHistory() {}, deliverMessage() {}, deliverPresence: (b) => void seen.push(`late ${b.json}`), kick() {} };
     await join(member);
     sequence.seat(joining);
     sequence.presence('{"type":"presence","online":2}');
@@ -235,7 +235,7 @@ describe('RoomSequence#presence(frame)', () => {
   });
 
   it('keeps handing out when one member throws', async () => {
-    const broken: RoomMember = { deliverHistory() {}, deliverMessage() { throw new Error('boom'); }, deliverPresence() {} };
+    const broken: RoomMember = { deliverHistory() {}, deliverMessage() { throw new Error("boom"); }, deliverPresence() {}, kick() {} };
     const healthy = new RoomRecorder();
     await join(broken);
     await join(healthy);

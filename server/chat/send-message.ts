@@ -2,6 +2,7 @@ import { assertNotExpired, type Visitor } from '../auth/access';
 import type { AppendResult, HistoryStore } from '../engine/engine';
 import { ChatError } from '../errors';
 import type { ChatMetrics } from '../metrics';
+import type { Admission } from './admission';
 import { validateCid, validateText, type SendFields } from '../protocol/validate';
 
 /** A sender's allowance: a connection's token bucket, or its address's. */
@@ -12,13 +13,15 @@ export interface SendAllowance {
 
 export interface MessageSenderOptions {
   readonly history: HistoryStore;
+  /** For the ban check at every send. */
+  readonly admission: Pick<Admission, 'assertNotBanned'>;
   readonly maxMessageLength: number;
   readonly metrics: ChatMetrics;
 }
 
 /**
  * The one send pipeline that every transport calls: the visitor's right to write and its token's
- * expiry, the fields, the allowance, the append, the count. Every refusal is a `ChatError` the
+ * expiry, the fields, the allowance (the backend has none), the ban list, the append, the count. Every refusal is a `ChatError` the
  * transport writes in its own shape. The name and uid are the visitor's, never the fields'.
  *
  * @example
@@ -34,10 +37,11 @@ export class MessageSender {
     }
     const cid = validateCid(fields.cid);
     const text = validateText(fields.text, this.options.maxMessageLength);
-    if (!allowance.take()) {
+    if (!visitor.backend && !allowance.take()) {
       this.options.metrics.rateLimited();
       throw new ChatError('rate_limited', 'You are sending too fast; wait a moment and resend.');
     }
+    await this.options.admission.assertNotBanned(room, visitor);
     const result = await this.options.history.append(room, { user: visitor.name, uid: visitor.uid, text, cid });
     if (!result.duplicate) this.options.metrics.messageStored();
     return result;

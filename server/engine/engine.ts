@@ -15,6 +15,28 @@ export interface AppendResult {
   readonly epoch: string;
 }
 
+/** Who a kick or ban names: a token's user by uid, or anyone by the name they use. */
+export type MemberRef = { readonly uid: string } | { readonly user: string };
+
+/** Who deletes: a moderator's name and uid, or `system` for the backend and the admin script. */
+export interface Deleter {
+  readonly user: string;
+  readonly uid?: string;
+}
+
+/** The outcome of a delete: the numbered delete event, and whether an earlier delete stored it. */
+export interface DeleteResult {
+  readonly event: StoredMessage;
+  readonly duplicate: boolean;
+}
+
+/** One person online in a room: their name, uid when they have one, and open connections. */
+export interface PresenceMember {
+  readonly name: string;
+  readonly uid?: string;
+  readonly connections: number;
+}
+
 /** A room that has history, and when a message was last stored in it (ms). */
 export interface RoomSummary {
   readonly room: string;
@@ -36,16 +58,43 @@ export interface HistoryStore {
   since(room: string, cursor?: Cursor): Promise<HistorySlice>;
   /** Rooms that have history, most recently active first. */
   rooms(): Promise<RoomSummary[]>;
+  /**
+   * Deletes message `id`, in one atomic step (PROTOCOL.md v2 "Moderation"): its entry becomes a
+   * tombstone `{"id","room","user","deleted":true,"ts"}` without its text, and a new numbered
+   * event `{"id","room","user","uid"?,"kind":"delete","target","ts"}` is stored and published.
+   * A message deleted before answers with the first delete event (`duplicate: true`), storing
+   * nothing. Throws `not_found` for an id not in the retained history, or one that is itself a
+   * delete event.
+   */
+  delete(room: string, id: number, by: Deleter): Promise<DeleteResult>;
+}
+
+/** Per room: who may not join or send, until when. Every process reads the same list. */
+export interface BanList {
+  /** Bans `who` from `room` until `untilMs` (ms since the epoch); a later ban replaces an earlier one. */
+  ban(room: string, who: MemberRef, untilMs: number): Promise<void>;
+  /** True when the visitor is banned from `room` now: by their uid, or by their name. */
+  isBanned(room: string, visitor: { readonly uid?: string; readonly name: string }): Promise<boolean>;
 }
 
 /** Online counts across processes: each process states its own count per room. */
 export interface PresenceStore {
   /** Sets this process's count for `room` and publishes a presence frame with the new total. */
   update(room: string, localCount: number, change: PresenceChange): Promise<number>;
-  /** Re-asserts this process's counts, publishing nothing (a process that stops doing so drops out). */
-  refresh(counts: ReadonlyMap<string, number>): Promise<void>;
+  /**
+   * Re-asserts this process's counts and member entries, publishing nothing (a process that
+   * stops doing so drops out).
+   */
+  refresh(counts: ReadonlyMap<string, number>, members: ReadonlyMap<string, readonly PresenceMember[]>): Promise<void>;
   /** The online totals of several rooms, read without writing. */
   online(rooms: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * Sets this process's entry for one person in `room` (by uid, else by name); `connections` 0
+   * removes it. Entries expire like counts unless `refresh` re-asserts them.
+   */
+  setMember(room: string, member: PresenceMember): Promise<void>;
+  /** Who is online in `room` across every process: one entry per person, connections summed. */
+  members(room: string): Promise<PresenceMember[]>;
 }
 
 /** What the bus hands to the process that listens to it. */
@@ -54,6 +103,8 @@ export interface RoomBusListener {
   message(room: string, json: string): void;
   /** Invoked for every presence frame of a subscribed room, ready to send. */
   presence(room: string, frame: string): void;
+  /** Invoked when a moderator kicked `who` from the room: their connections here must end. */
+  kick(room: string, who: MemberRef): void;
   /**
    * Invoked after the bus reconnected and subscribed again: whatever was published meanwhile
    * never arrived, so every room must be brought up to date from its history.
@@ -68,6 +119,8 @@ export interface RoomBus {
   unsubscribe(room: string): Promise<void>;
   /** Starts handing events to `listener`; returns the function that stops it. */
   listen(listener: RoomBusListener): () => void;
+  /** Tells every process (this one included) to end `who`'s connections to `room`. */
+  kick(room: string, who: MemberRef): Promise<void>;
 }
 
 /** One engine: the three parts, its health, and its end. */
@@ -77,6 +130,7 @@ export interface Engine {
   readonly history: HistoryStore;
   readonly presence: PresenceStore;
   readonly bus: RoomBus;
+  readonly bans: BanList;
   /** True when the engine answers now (for /healthz). */
   healthy(): Promise<boolean>;
   /** Lets nothing reconnect, and lets in-flight commands finish briefly. */

@@ -1,11 +1,14 @@
-import { meOf, type Access, type Visitor } from '../auth/access';
+import { meOf, type Visitor } from '../auth/access';
 import { whenExpired } from '../auth/expiry';
+import type { Admission } from '../chat/admission';
+import { assertModerator, type Moderation } from '../chat/moderation';
 import type { MessageSender } from '../chat/send-message';
 import { TokenBucket } from '../chat/rate-limit';
 import { ChatError } from '../errors';
 import { cursorQuery, roomParam, single } from '../http/request-input';
 import type { HistorySlice } from '../protocol/types';
-import { echoableCid, parseClientFrame, type SendFields } from '../protocol/validate';
+import { parseClientFrame, type ClientCommand } from '../protocol/commands';
+import { echoableCid } from '../protocol/validate';
 import { ackFrame, errorFrame, historyFrame, messageFrame } from '../protocol/wire';
 import type { Broadcast } from '../rooms/broadcast';
 import type { RoomHub, RoomMember } from '../rooms/hub';
@@ -15,14 +18,21 @@ import { prepareTextFrame, type PreparedFrame } from './ws-frame';
 /** What the chat handler needs besides the shared handler settings. */
 export interface ChatServices {
   readonly hub: RoomHub;
-  readonly access: Access;
+  readonly admission: Admission;
+  readonly moderation: Moderation;
   readonly sender: MessageSender;
   /** Messages per second this connection may send (its own bucket). */
   readonly rateLimit: number;
 }
 
 /** The close code for a refused join (PROTOCOL.md: 4001 unauthorized, 4003 forbidden, 1008 bad input). */
-const JOIN_CLOSE_CODES: Partial<Record<ChatError['code'], number>> = { unauthorized: 4001, forbidden: 4003, unavailable: 1013 };
+const CLOSE_CODES: Partial<Record<ChatError['code'], number>> = {
+  unauthorized: 4001,
+  forbidden: 4003,
+  banned: 4003,
+  kicked: 4004,
+  unavailable: 1013,
+};
 
 // Encoders run once per broadcast per process; every member writes the same frame.
 const messageWsFrame = (b: Broadcast): PreparedFrame => prepareTextFrame(messageFrame(b.json));
@@ -54,10 +64,15 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
     return this.visitor?.name;
   }
 
+  /** Who this connection is, for kicks and the presence list. */
+  get identity(): Visitor | undefined {
+    return this.visitor;
+  }
+
   override async open(): Promise<void> {
     try {
       this.room = roomParam(this.request);
-      this.visitor = this.services.access.admit(this.request, this.room, single(this.request.query.name));
+      this.visitor = await this.services.admission.admit(this.request, this.room, single(this.request.query.name));
       const cursor = cursorQuery(this.request);
       // A connection whose token expires is closed then (4001), not at its next send.
       this.stopExpiry = whenExpired(this.visitor.expiresAt, () =>
@@ -66,7 +81,7 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
       await this.services.hub.join(this.room, this, cursor);
     } catch (err) {
       if (!(err instanceof ChatError)) throw err;
-      this.refuse(err, JOIN_CLOSE_CODES[err.code] ?? 1008);
+      this.refuse(err, CLOSE_CODES[err.code] ?? 1008);
     }
   }
 
@@ -76,16 +91,31 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
       this.writeError(parsed.error, parsed.cid);
       return;
     }
-    const { text, cid } = parsed.command;
-    const fields: SendFields = { text, cid };
+    const cid = parsed.command.type === 'message' ? parsed.command.cid : undefined;
     try {
-      const { message } = await this.services.sender.send(this.room, fields, this.visitor!, this.bucket);
-      if (cid !== undefined && !this.closed) this.writeMessage(ackFrame(cid, message.id));
+      await this.carryOut(parsed.command);
     } catch (err) {
       if (!(err instanceof ChatError)) throw err;
-      if (err.code === 'unauthorized') this.refuse(err, 4001);
+      // A send refused for who the sender is ends the connection; a bad send does not.
+      if (err.code === 'unauthorized' || err.code === 'banned') this.refuse(err, CLOSE_CODES[err.code]!, echoableCid(cid));
       else this.writeError(err, echoableCid(cid));
     }
+  }
+
+  /** Sends a message (acknowledged when it has a cid), or carries out a moderator's command. */
+  private async carryOut(command: ClientCommand): Promise<void> {
+    const visitor = this.visitor!;
+    if (command.type === 'message') {
+      const { text, cid } = command;
+      const { message } = await this.services.sender.send(this.room, { text, cid }, visitor, this.bucket);
+      if (cid !== undefined && !this.closed) this.writeMessage(ackFrame(cid, message.id));
+      return;
+    }
+    assertModerator(visitor);
+    // The outcome reaches the room like any other event: the delete as a message, the kick as the
+    // target's closed connections and the presence that follows.
+    if (command.type === 'delete') await this.services.moderation.delete(this.room, command.id, visitor);
+    else await this.services.moderation.kick(this.room, command);
   }
 
   override onClose(): void {
@@ -110,9 +140,14 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
     if (!this.closed) this.writeMessage(errorFrame(err.code, err.message, cid));
   }
 
+  /** Invoked when a moderator kicked this user: the error frame `kicked`, then close 4004. */
+  kick(): void {
+    this.refuse(new ChatError('kicked', 'A moderator removed you from this room.'), 4004);
+  }
+
   /** An error frame the browser can read, then the close code that says why. */
-  private refuse(err: ChatError, code: number): void {
-    this.writeError(err);
+  private refuse(err: ChatError, code: number, cid?: string): void {
+    this.writeError(err, cid);
     this.close(code, code === 1013 ? 'the history store is unavailable: try again shortly' : err.message);
   }
 }

@@ -7,13 +7,16 @@ import { isAllowedOrigin } from './origin';
  * Refuses state-changing requests a page on another site could make a browser send (PROTOCOL.md
  * v2): a POST or DELETE carrying a cookie token, or none, must be JSON (a plain HTML form
  * cannot send that content type without a CORS preflight) and, when it names an `Origin`, come
- * from an allowed one. Requests with `Authorization: Bearer` are outside the rule: no browser
- * adds that header by itself.
+ * from an allowed one. Requests with `Authorization: Bearer` or `X-API-Key` are outside the
+ * rule: no browser adds those headers by itself, and a page that sets them triggers a CORS
+ * preflight the server never grants.
  */
 export function crossSiteGuard(allowedOrigins: readonly string[]): Koa.Middleware {
   return async (ctx, next) => {
-    if ((ctx.method === 'POST' || ctx.method === 'DELETE') && bearerOf(ctx.get('authorization') || undefined) === undefined) {
-      if (!ctx.is('application/json')) {
+    const byBackendOrBearer = bearerOf(ctx.get('authorization') || undefined) !== undefined || ctx.get('x-api-key') !== '';
+    if ((ctx.method === 'POST' || ctx.method === 'DELETE') && !byBackendOrBearer) {
+      // The header itself, not the body's type: a DELETE has no body.
+      if (!/^application\/json\s*(;|$)/i.test(ctx.get('content-type'))) {
         throw new ChatError('forbidden', 'Send this request with Content-Type: application/json.');
       }
       const origin = ctx.get('origin');

@@ -94,60 +94,26 @@ export function parseCursor(since: unknown, epoch: unknown): Cursor {
   return cursor;
 }
 
-const sendCommand = z.strictObject({
-  type: z.literal('message'),
-  text: z.string(),
-  cid: z.string().optional(),
-});
-
 // Field types are checked by the validators below, so each gets its own sentence.
 const sendBody = z.strictObject({ user: z.unknown().optional(), text: z.unknown().optional(), cid: z.unknown().optional() });
+const backendSendBody = sendBody.extend({ uid: z.unknown().optional() });
 
 /** A send as a client asked for it: the fields the send pipeline validates. */
 export interface SendFields {
   readonly user?: unknown;
+  /** Only the backend names a uid. */
+  readonly uid?: unknown;
   readonly text?: unknown;
-  readonly cid?: unknown;
+  cid?: unknown;
 }
 
-export type ClientCommand = { type: 'message'; text: string; cid?: string };
-
-/** The outcome of reading a client frame: a command, or an error that names the frame's cid. */
-export type ParsedFrame = { ok: true; command: ClientCommand } | { ok: false; error: ChatError; cid?: string };
-
-/**
- * Reads one client text frame. A JSON object is a command and must be well formed; anything
- * else (not JSON, or JSON that is not an object) is the text of a message, so `wscat` works.
- */
-export function parseClientFrame(raw: string): ParsedFrame {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    return { ok: true, command: { type: 'message', text: raw } };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: true, command: { type: 'message', text: raw } };
-  }
-  const parsed = sendCommand.safeParse(value);
-  if (parsed.success) return { ok: true, command: parsed.data };
-  const cid = Object.prototype.hasOwnProperty.call(value, 'cid') ? (value as { cid?: unknown }).cid : undefined;
-  return {
-    ok: false,
-    error: new ChatError(
-      'bad_request',
-      'A command is {"type":"message","text":"…","cid":"…"}: cid is optional and no other field is allowed.',
-    ),
-    cid: echoableCid(cid),
-  };
-}
-
-/** Reads the body of an HTTP send: only `user`, `text` and `cid`, each validated later. */
-export function parseSendBody(body: Readonly<Record<string, unknown>>): SendFields {
-  const parsed = sendBody.safeParse(body);
+/** Reads the body of an HTTP send: only `user`, `text` and `cid` (and `uid` from the backend), each validated later. */
+export function parseSendBody(body: Readonly<Record<string, unknown>>, options: { backend?: boolean } = {}): SendFields {
+  const schema = options.backend ? backendSendBody : sendBody;
+  const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
-  const unknown = Object.keys(body).find((key) => !(key in sendBody.shape));
-  throw new ChatError('bad_request', `Unknown field ${JSON.stringify(unknown)}: send only user, text and cid.`);
+  const unknown = Object.keys(body).find((key) => !(key in schema.shape));
+  throw new ChatError('bad_request', `Unknown field ${JSON.stringify(unknown)}: send only ${options.backend ? 'user, uid, text and cid' : 'user, text and cid'}.`);
 }
 
 /** The cid to name in an error frame: the client's own, when it is a string short enough to echo. */

@@ -158,3 +158,8 @@ export function sseHistory(slice: HistorySlice, me?: Me): string {
   // hear of the reset, or it drops the new messages until their ids pass its old cursor.
   return out + `id: ${slice.epoch}:${slice.last}\nevent: ready\ndata: {"epoch":${JSON.stringify(slice.epoch)},"last":${slice.last}${meField(me)}}\n\n`;
 }
+
+/** A kick: `event: kicked` with `{"code":"kicked","message"}`; the stream ends after it. */
+export function sseKicked(message: string): string {
+  return `event: kicked\ndata: ${JSON.stringify({ code: 'kicked', message })}\n\n`;
+}

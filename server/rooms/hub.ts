@@ -1,4 +1,4 @@
-import type { HistoryStore, RoomBus } from '../engine/engine';
+import type { HistoryStore, MemberRef, RoomBus } from '../engine/engine';
 import { ChatError, unavailable } from '../errors';
 import type { Logger } from '../logger';
 import type { Cursor, HistorySlice } from '../protocol/types';
@@ -39,6 +39,7 @@ export class RoomHub {
     this.stopListening = options.bus.listen({
       message: (room, json) => this.rooms.get(room)?.sequence.receive(json),
       presence: (room, frame) => this.rooms.get(room)?.sequence.presence(frame),
+      kick: (room, who) => this.kick(room, who),
       resubscribed: () => {
         for (const active of this.rooms.values()) active.sequence.resubscribed();
       },
@@ -65,7 +66,7 @@ export class RoomHub {
       throw err;
     }
     if (active.sequence.start(member, slice) && member.name !== undefined) {
-      this.options.presence.joined(room, member.name);
+      this.options.presence.joined(room, { name: member.name, uid: member.identity?.uid });
     }
     return slice;
   }
@@ -75,8 +76,24 @@ export class RoomHub {
     const active = this.rooms.get(room);
     if (!active) return;
     const was = active.sequence.remove(member);
-    if (was === 'live' && member.name !== undefined) this.options.presence.left(room, member.name);
+    if (was === 'live' && member.name !== undefined) this.options.presence.left(room, { name: member.name, uid: member.identity?.uid });
     if (was !== 'absent' && active.sequence.size === 0) this.drop(room, active);
+  }
+
+  /** Ends the connections of `who` in `room` in this process (every process gets the same order). */
+  private kick(room: string, who: MemberRef): void {
+    const active = this.rooms.get(room);
+    if (!active) return;
+    const matches = (member: RoomMember) =>
+      'uid' in who ? member.identity?.uid === who.uid : member.identity?.name === who.user;
+    for (const member of [...active.sequence.members()]) {
+      if (!matches(member)) continue;
+      try {
+        member.kick();
+      } catch (err) {
+        this.log.error({ err, room }, 'a member failed to end on a kick');
+      }
+    }
   }
 
   /** Members in this process, per room. */

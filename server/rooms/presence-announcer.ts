@@ -1,4 +1,4 @@
-import type { PresenceStore } from '../engine/engine';
+import type { PresenceMember, PresenceStore } from '../engine/engine';
 import type { Logger } from '../logger';
 import type { PresenceChange } from '../protocol/types';
 
@@ -18,19 +18,28 @@ export interface PresenceAnnouncerOptions {
   readonly coalesceMs?: number;
 }
 
-interface RoomCount {
+/** Who joined or left: the name they are online under, and their uid when they have one. */
+export interface Person {
+  readonly name: string;
+  readonly uid?: string;
+}
+
+interface RoomPresence {
   online: number;
   /** Set while a big room's count-only frame is pending. */
   timer: NodeJS.Timeout | undefined;
+  /** This process's people in the room, by uid or name, with their connection counts. */
+  readonly people: Map<string, { name: string; uid?: string; connections: number }>;
 }
 
 /**
  * Announces who comes and goes: this process's named members per room, written to the presence
  * store (which sums every process and publishes the frame), coalesced in big rooms and
- * refreshed on a timer so a process that dies drops out.
+ * refreshed on a timer so a process that dies drops out. Each join or leave also updates this
+ * process's entry for that person in the presence list: one write, whatever the room's size.
  */
 export class PresenceAnnouncer {
-  private readonly rooms = new Map<string, RoomCount>();
+  private readonly rooms = new Map<string, RoomPresence>();
   private readonly refreshTimer: NodeJS.Timeout;
   private closed = false;
 
@@ -45,54 +54,68 @@ export class PresenceAnnouncer {
   }
 
   /** Invoked when a named member has joined `room` and had its history. */
-  joined(room: string, name: string): void {
-    let count = this.rooms.get(room);
-    if (!count) this.rooms.set(room, (count = { online: 0, timer: undefined }));
-    count.online++;
-    this.announce(room, count, { joined: name });
+  joined(room: string, person: Person): void {
+    let presence = this.rooms.get(room);
+    if (!presence) this.rooms.set(room, (presence = { online: 0, timer: undefined, people: new Map() }));
+    presence.online++;
+    this.count(room, presence, person, +1);
+    this.announce(room, presence, { joined: person.name });
   }
 
   /** Invoked when a named member that had joined leaves `room`. */
-  left(room: string, name: string): void {
-    const count = this.rooms.get(room);
-    if (!count) return;
-    count.online--;
-    if (count.online > 0) {
-      this.announce(room, count, { left: name });
+  left(room: string, person: Person): void {
+    const presence = this.rooms.get(room);
+    if (!presence) return;
+    presence.online--;
+    this.count(room, presence, person, -1);
+    if (presence.online > 0) {
+      this.announce(room, presence, { left: person.name });
       return;
     }
     // The last one out: the count must drop to 0 for the other processes now.
     this.rooms.delete(room);
-    if (count.timer) {
-      clearTimeout(count.timer);
+    if (presence.timer) {
+      clearTimeout(presence.timer);
       this.publish(room, 0, undefined);
     } else {
-      this.publish(room, 0, { left: name });
+      this.publish(room, 0, { left: person.name });
     }
   }
 
-  /** Stops refreshing and withdraws this process's counts. */
+  /** Stops refreshing and withdraws this process's counts and people. */
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.refreshTimer);
-    const withdrawals = [...this.rooms.entries()].map(([room, count]) => {
-      clearTimeout(count.timer);
-      return this.options.store.update(room, 0, undefined).catch(() => undefined);
+    const withdrawals = [...this.rooms.entries()].flatMap(([room, presence]) => {
+      clearTimeout(presence.timer);
+      const gone = [...presence.people.values()].map((p) => this.options.store.setMember(room, { ...p, connections: 0 }));
+      return [this.options.store.update(room, 0, undefined), ...gone].map((p) => p.catch(() => undefined));
     });
     this.rooms.clear();
     await Promise.all(withdrawals);
   }
 
-  private announce(room: string, count: RoomCount, change: PresenceChange): void {
-    if (count.online <= PRESENCE_NAMES_LIMIT && !count.timer) {
-      this.publish(room, count.online, change);
+  private count(room: string, presence: RoomPresence, person: Person, delta: 1 | -1): void {
+    const key = person.uid === undefined ? `n:${person.name}` : `u:${person.uid}`;
+    const entry = presence.people.get(key) ?? { name: person.name, ...(person.uid !== undefined && { uid: person.uid }), connections: 0 };
+    entry.connections += delta;
+    if (entry.connections > 0) presence.people.set(key, entry);
+    else presence.people.delete(key);
+    this.options.store
+      .setMember(room, { ...entry, connections: Math.max(0, entry.connections) })
+      .catch((err: unknown) => this.options.log.warn({ err, room }, 'presence list update failed'));
+  }
+
+  private announce(room: string, presence: RoomPresence, change: PresenceChange): void {
+    if (presence.online <= PRESENCE_NAMES_LIMIT && !presence.timer) {
+      this.publish(room, presence.online, change);
       return;
     }
     // A big room: one count-only frame per period carries every change since the last.
-    count.timer ??= setTimeout(() => {
-      count.timer = undefined;
-      if (this.closed || this.rooms.get(room) !== count) return;
-      this.publish(room, count.online, undefined);
+    presence.timer ??= setTimeout(() => {
+      presence.timer = undefined;
+      if (this.closed || this.rooms.get(room) !== presence) return;
+      this.publish(room, presence.online, undefined);
     }, this.options.coalesceMs ?? 1000).unref();
   }
 
@@ -104,7 +127,14 @@ export class PresenceAnnouncer {
 
   private async refresh(): Promise<void> {
     const counts = new Map<string, number>();
-    for (const [room, count] of this.rooms) if (count.online > 0) counts.set(room, count.online);
-    await this.options.store.refresh(counts).catch((err: unknown) => this.options.log.debug({ err }, 'presence refresh failed'));
+    const people = new Map<string, PresenceMember[]>();
+    for (const [room, presence] of this.rooms) {
+      if (presence.online === 0) continue;
+      counts.set(room, presence.online);
+      people.set(room, [...presence.people.values()]);
+    }
+    await this.options.store
+      .refresh(counts, people)
+      .catch((err: unknown) => this.options.log.debug({ err }, 'presence refresh failed'));
   }
 }

@@ -7,6 +7,8 @@ import { Broadcast } from './broadcast';
 export interface RoomMember {
   /** The nickname to count as online, or undefined for members that are not (long polls). */
   readonly name?: string;
+  /** Who it is, for kicks and the presence list: the visitor's name and uid. */
+  readonly identity?: { readonly name: string; readonly uid?: string };
   /**
    * Invoked with the history the member joined with, before any live message; and again
    * when the room had to be resynchronized (its history was reset, or a gap opened while
@@ -17,6 +19,8 @@ export interface RoomMember {
   deliverMessage(broadcast: Broadcast): void;
   /** Invoked for each presence change in the room. */
   deliverPresence(broadcast: Broadcast): void;
+  /** Invoked when a moderator kicked this member's user from the room: end the connection. */
+  kick(): void;
 }
 
 interface Seat {
@@ -61,6 +65,11 @@ export class RoomSequence {
   /** Members seated, live or still joining. */
   get size(): number {
     return this.seats.size;
+  }
+
+  /** Every member seated, live or joining. */
+  members(): IterableIterator<RoomMember> {
+    return this.seats.keys();
   }
 
   /** Seats a member whose history is being read: what arrives meanwhile is held for it. */

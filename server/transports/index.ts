@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
-import type { Access } from '../auth/access';
+import type { Admission } from '../chat/admission';
+import type { Moderation } from '../chat/moderation';
 import type { MessageSender } from '../chat/send-message';
 import type { KeyedRateLimiter } from '../chat/rate-limit';
 import type { Config } from '../config';
@@ -16,8 +17,10 @@ import { mountWebSocket } from './websocket';
 export interface TransportContext {
   readonly config: Config;
   readonly hub: RoomHub;
-  /** Who a request is and what it may do in a room. */
-  readonly access: Access;
+  /** Who a request is, what it may do in a room, and whether it is banned there. */
+  readonly admission: Admission;
+  /** Delete and kick, for moderators' WebSocket commands. */
+  readonly moderation: Moderation;
   readonly history: HistoryStore;
   readonly sender: MessageSender;
   /** The per-address allowance of HTTP sends. */

@@ -1,5 +1,6 @@
 import type { ParameterizedContext } from 'koa';
-import { cursorQuery, intQuery, roomParam } from '../http/request-input';
+import { ChatError } from '../errors';
+import { cursorQuery, intQuery, roomParam, single } from '../http/request-input';
 import type { HistorySlice } from '../protocol/types';
 import { pollAnswer, pollAnswerForMessage } from '../protocol/wire';
 import type { Broadcast, Encoder } from '../rooms/broadcast';
@@ -18,6 +19,11 @@ const wokenAnswer: Encoder<string> = (b) => pollAnswerForMessage(b.room, b.epoch
  */
 class PollWaiter implements RoomMember {
   answer: string | undefined;
+  /** Set when a moderator kicked this user: the poll answers 403 `kicked`. */
+  refused: ChatError | undefined;
+
+  constructor(readonly identity: { readonly name: string; readonly uid?: string }) {}
+
   private settle: ((answer: string | undefined) => void) | undefined;
   readonly settled = new Promise<string | undefined>((resolve) => (this.settle = resolve));
 
@@ -30,6 +36,11 @@ class PollWaiter implements RoomMember {
   }
 
   deliverPresence(): void {}
+
+  kick(): void {
+    this.refused = new ChatError('kicked', 'A moderator removed you from this room.');
+    this.finish(undefined);
+  }
 
   finish(answer: string | undefined): void {
     if (!this.settle) return;
@@ -95,11 +106,11 @@ export class WaitList {
  * room's published messages; a request that goes away is dropped at once.
  */
 export function mountLongPoll({ http }: TransportRoutes, context: TransportContext): MountedTransport {
-  const { hub, history, metrics, access } = context;
+  const { hub, history, metrics, admission } = context;
   const waitList = new WaitList();
   http.get('/api/rooms/:room/poll', async (ctx) => {
     const room = roomParam(ctx);
-    access.enter(ctx, room);
+    const visitor = await admission.admit(ctx, room, single(ctx.query.name));
     const cursor = cursorQuery(ctx);
     const timeoutSec = intQuery(ctx, 'timeout', 0, MAX_POLL_TIMEOUT_SEC) ?? DEFAULT_POLL_TIMEOUT_SEC;
     ctx.set('Cache-Control', 'no-store');
@@ -108,7 +119,7 @@ export function mountLongPoll({ http }: TransportRoutes, context: TransportConte
       ctx.body = pollAnswer(await history.since(room, cursor));
       return;
     }
-    const waiter = new PollWaiter();
+    const waiter = new PollWaiter(visitor);
     let empty: HistorySlice | undefined;
     let release = (): void => {};
     const gone = () => waiter.finish(undefined);
@@ -126,6 +137,7 @@ export function mountLongPoll({ http }: TransportRoutes, context: TransportConte
       ctx.res.off('close', gone);
       hub.leave(room, waiter);
     }
+    if (waiter.refused) throw waiter.refused;
     if (waiter.answer === undefined) {
       respondToNobody(ctx);
       return;

@@ -1,5 +1,5 @@
 import { visitorOf } from '../auth/access';
-import { cursorQuery, intQuery, readJsonObject, roomParam } from '../http/request-input';
+import { cursorQuery, intQuery, readJsonObject, roomParam, single } from '../http/request-input';
 import { parseSendBody } from '../protocol/validate';
 import { pollAnswer, sentAnswer } from '../protocol/wire';
 import type { MountedTransport, TransportContext, TransportRoutes } from './index';
@@ -9,10 +9,10 @@ import type { MountedTransport, TransportContext, TransportRoutes } from './inde
  * (`POST /api/rooms/:room/messages`), through the same send pipeline as every other transport.
  */
 export function mountShortPoll({ http }: TransportRoutes, context: TransportContext): MountedTransport {
-  const { history, sender, limiter, config, access } = context;
+  const { history, sender, limiter, config, admission } = context;
   http.get('/api/rooms/:room/messages', async (ctx) => {
     const room = roomParam(ctx);
-    access.enter(ctx, room);
+    await admission.admit(ctx, room, single(ctx.query.name));
     const cursor = cursorQuery(ctx);
     const limit = intQuery(ctx, 'limit', 1, config.historyLimit);
     const slice = await history.since(room, cursor);
@@ -23,9 +23,12 @@ export function mountShortPoll({ http }: TransportRoutes, context: TransportCont
 
   http.post('/api/rooms/:room/messages', async (ctx) => {
     const room = roomParam(ctx);
-    const entry = access.enter(ctx, room);
-    const fields = parseSendBody(await readJsonObject(ctx, config.maxFrameBytes));
-    const visitor = visitorOf(entry, fields.user);
+    const entry = admission.access.enter(ctx, room);
+    const backend = entry.identity.kind === 'backend';
+    const fields = parseSendBody(await readJsonObject(ctx, config.maxFrameBytes), { backend });
+    const visitor = visitorOf(entry, fields.user, fields.uid);
+    // The backend may name its send with Idempotency-Key, the same dedupe as a cid.
+    if (backend && fields.cid === undefined && ctx.get('idempotency-key')) fields.cid = ctx.get('idempotency-key');
     const { message, duplicate } = await sender.send(room, fields, visitor, limiter.allowance(ctx.ip));
     ctx.status = duplicate ? 200 : 201;
     ctx.type = 'json';

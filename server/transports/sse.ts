@@ -5,7 +5,7 @@ import { ChatError } from '../errors';
 import { cursorQuery, roomParam, single } from '../http/request-input';
 import type { Cursor, HistorySlice, Me } from '../protocol/types';
 import { parseCursor } from '../protocol/validate';
-import { SSE_PING, sseHistory, sseMessageEvent, ssePresenceEvent, sseRetry } from '../protocol/wire';
+import { SSE_PING, sseHistory, sseKicked, sseMessageEvent, ssePresenceEvent, sseRetry } from '../protocol/wire';
 import type { Broadcast, Encoder } from '../rooms/broadcast';
 import type { RoomMember } from '../rooms/hub';
 import type { MountedTransport, TransportContext, TransportRoutes } from './index';
@@ -23,6 +23,8 @@ class SseStream implements RoomMember {
     readonly body: PassThrough,
     /** The name it counts as online under; undefined for an anonymous stream without `?name=`. */
     readonly name: string | undefined,
+    /** Who it is, for kicks and the presence list. */
+    readonly identity: { readonly name: string; readonly uid?: string },
     private readonly me: Me,
     private readonly maxBufferedBytes: number,
   ) {}
@@ -37,6 +39,12 @@ class SseStream implements RoomMember {
 
   deliverPresence(broadcast: Broadcast): void {
     this.write(broadcast.encode(presenceEvent));
+  }
+
+  /** A moderator kicked this user: `event: kicked`, then the end of the stream. */
+  kick(): void {
+    this.write(sseKicked('A moderator removed you from this room.'));
+    this.body.end();
   }
 
   write(chunk: string | Buffer): void {
@@ -95,17 +103,17 @@ export function sseCursor(lastEventId: string | undefined, query: Cursor): Curso
  * before the headers go out, so an outage is a 503 and not a broken stream.
  */
 export function mountSse({ http }: TransportRoutes, context: TransportContext): MountedTransport {
-  const { hub, metrics, config, access } = context;
+  const { hub, metrics, config, admission } = context;
   const streams = new SseStreams();
   http.get('/api/rooms/:room/events', async (ctx) => {
     const room = roomParam(ctx);
     const rawName = single(ctx.query.name);
-    const visitor = access.admit(ctx, room, rawName);
+    const visitor = await admission.admit(ctx, room, rawName);
     const cursor = sseCursor(ctx.get('last-event-id') || undefined, cursorQuery(ctx));
     // A token's user is online by the token's name; an anonymous stream only when it gave one.
     const onlineAs = visitor.uid !== undefined || rawName !== undefined ? visitor.name : undefined;
     const body = new PassThrough();
-    const stream = new SseStream(body, onlineAs, meOf(visitor), config.maxBufferedBytes);
+    const stream = new SseStream(body, onlineAs, visitor, meOf(visitor), config.maxBufferedBytes);
     body.write(sseRetry(SSE_RETRY_MS));
     await hub.join(room, stream, cursor);
 

@@ -84,7 +84,13 @@ export function mountWebSocket({ ws }: TransportRoutes, context: TransportContex
     maxFrameBytes: config.maxFrameBytes,
     metrics,
   };
-  const services = { hub: context.hub, access: context.access, sender: context.sender, rateLimit: config.rateLimit };
+  const services = {
+    hub: context.hub,
+    admission: context.admission,
+    moderation: context.moderation,
+    sender: context.sender,
+    rateLimit: config.rateLimit,
+  };
   sockets.mount(ws, '/ws/:room', (socket, request) => {
     metrics.connectionOpened('websocket');
     socket.once('close', () => metrics.connectionClosed('websocket'));

@@ -127,11 +127,57 @@ describe('MemoryPresenceStore: counts that are not refreshed', () => {
   it('drops this process’s count PRESENCE_TTL_MS after it was last stated', async () => {
     await engine.presence.update('r', 2, undefined);
     clock = T0 + PRESENCE_TTL_MS - 1;
-    await engine.presence.refresh(new Map([['r', 3]]));
+    await engine.presence.refresh(new Map([['r', 3]]), new Map());
     clock = T0 + 2 * PRESENCE_TTL_MS - 2;
     expect((await engine.presence.online(['r'])).get('r')).toBe(3);
     clock += 1;
     expect((await engine.presence.online(['r'])).get('r')).toBe(0);
     expect(await engine.presence.update('other', 1, undefined)).toBe(1);
+  });
+});
+
+describe('MemoryBanList: the injected clock', () => {
+  it('holds a ban while now < untilMs, to the millisecond', async () => {
+    await engine.bans.ban('r', { uid: 'u:1' }, T0 + MINUTE);
+    await engine.bans.ban('r', { user: 'bob' }, T0 + 2 * MINUTE);
+    clock = T0 + MINUTE - 1;
+    expect(await engine.bans.isBanned('r', { uid: 'u:1', name: 'x' })).toBe(true);
+    clock += 1;
+    expect(await engine.bans.isBanned('r', { uid: 'u:1', name: 'x' })).toBe(false);
+    expect(await engine.bans.isBanned('r', { uid: 'u:1', name: 'bob' })).toBe(true);
+    clock = T0 + 2 * MINUTE;
+    expect(await engine.bans.isBanned('r', { name: 'bob' })).toBe(false);
+  });
+
+  it('forgets ended bans on the sweep, and lifts a ban with one that has already ended', async () => {
+    for (let i = 0; i < 100; i++) await engine.bans.ban(`room-${i % 10}`, { uid: `u:${i}` }, T0 + MINUTE + i);
+    await engine.bans.ban('r', { user: 'bob' }, T0 + 60 * MINUTE);
+    expect(engine.bans.size()).toBe(101);
+    clock = T0 + MINUTE + 50;
+    engine.sweep();
+    expect(engine.bans.size()).toBe(50);
+    await engine.bans.ban('r', { user: 'bob' }, clock);
+    expect(await engine.bans.isBanned('r', { name: 'bob' })).toBe(false);
+    clock = T0 + 2 * MINUTE;
+    engine.sweep();
+    expect(engine.bans.size()).toBe(0);
+  });
+});
+
+describe('MemoryPresenceStore: members that are not refreshed', () => {
+  it('drops a member PRESENCE_TTL_MS after it was last stated, and forgets it on the sweep', async () => {
+    await engine.presence.setMember('r', { name: 'ann', uid: 'u:1', connections: 1 });
+    await engine.presence.setMember('r', { name: 'bob', connections: 2 });
+    clock = T0 + PRESENCE_TTL_MS - 1;
+    await engine.presence.refresh(new Map(), new Map([['r', [{ name: 'ann', uid: 'u:1', connections: 1 }]]]));
+    clock = T0 + PRESENCE_TTL_MS;
+    expect(await engine.presence.members('r')).toEqual([{ name: 'ann', uid: 'u:1', connections: 1 }]);
+    expect(engine.presence.stats().members).toBe(2);
+    engine.sweep();
+    expect(engine.presence.stats().members).toBe(1);
+    clock = T0 + 2 * PRESENCE_TTL_MS - 1;
+    expect(await engine.presence.members('r')).toEqual([]);
+    engine.sweep();
+    expect(engine.presence.stats()).toEqual({ rooms: 0, members: 0 });
   });
 });

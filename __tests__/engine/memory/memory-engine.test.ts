@@ -45,6 +45,12 @@ describe('MemoryEngine#close()', () => {
     await expect(engine.history.rooms()).rejects.toMatchObject({ code: 'unavailable' });
     await expect(engine.presence.update('r', 1, undefined)).rejects.toMatchObject({ code: 'unavailable' });
     await expect(engine.bus.subscribe('r')).rejects.toThrow('The memory engine has stopped');
+    await expect(engine.history.delete('r', 1, { user: 'mod' })).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(engine.bans.ban('r', { uid: 'u' }, Date.now() + 1000)).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(engine.bans.isBanned('r', { name: 'u' })).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(engine.bus.kick('r', { uid: 'u' })).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(engine.presence.setMember('r', { name: 'u', connections: 1 })).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(engine.presence.members('r')).rejects.toMatchObject({ code: 'unavailable' });
   });
 
   it('drops deliveries still queued, and returns the same promise when called again', async () => {
@@ -80,6 +86,7 @@ describe('MemoryRoomBus', () => {
         throw new Error('boom');
       },
       presence: () => undefined,
+      kick: () => undefined,
       resubscribed: () => undefined,
     });
     withHook.bus.listen(rec);
@@ -88,6 +95,19 @@ describe('MemoryRoomBus', () => {
     await rec.waitFor(1);
     expect(errors).toEqual([new Error('boom')]);
     await withHook.close();
+  });
+
+  it('delivers a kick after the call has resolved, as a target object of its own', async () => {
+    const got: unknown[] = [];
+    engine.bus.listen({ message: () => undefined, presence: () => undefined, kick: (_, who) => got.push(who), resubscribed: () => undefined });
+    await engine.bus.subscribe('r');
+    const who = { uid: 'u:1', extra: 'not sent' };
+    const kicking = engine.bus.kick('r', who);
+    expect(got).toEqual([]);
+    await kicking;
+    await new Promise((r) => setTimeout(r, 5));
+    expect(got).toEqual([{ uid: 'u:1' }]);
+    expect(got[0]).not.toBe(who);
   });
 
   it('never announces resubscribed: nothing here can disconnect', async () => {
@@ -112,6 +132,7 @@ describe('RoomHub over the memory engine', () => {
       deliverHistory: (slice) => recorder.deliverHistory(slice),
       deliverMessage: (broadcast) => recorder.deliverMessage(broadcast),
       deliverPresence: (broadcast) => frames.push(broadcast.json),
+      kick: () => recorder.kick(),
     };
     try {
       await engine.history.append('r', { user: 'u', text: 'before' });

@@ -48,19 +48,60 @@ describe('MemoryEngine snapshot: a graceful stop and a start', () => {
     await after.close();
   });
 
-  it('writes one JSON document, one room per line, replacing the previous snapshot', async () => {
+  it('writes one JSON document, one room then one ban per line, replacing the previous snapshot', async () => {
     const first = open();
     await send(first, 'a', 'x', 'c');
     await first.close();
     const second = open();
     await send(second, 'b', 'y');
+    await second.bans.ban('b', { uid: 'u:1' }, T0 + MINUTE);
     await second.close();
     const text = readFileSync(path, 'utf8');
-    expect(text.split('\n')).toHaveLength(5);
+    expect(text.split('\n')).toHaveLength(7);
+    expect(text.split('\n')[3]).toBe('],"bans":[');
     const data = JSON.parse(text);
     expect(data).toMatchObject({ format: 'chat-memory-snapshot', version: 1, savedAt: T0 });
     expect(data.rooms.map((r: { room: string }) => r.room)).toEqual(['a', 'b']);
     expect(data.rooms[0].cids).toEqual([{ key: 'cid:c', json: data.rooms[0].messages[0], expiresAt: T0 + 10 * MINUTE }]);
+    expect(data.bans).toEqual([{ room: 'b', uid: 'u:1', untilMs: T0 + MINUTE }]);
+  });
+
+  it('brings back the bans still in force, by uid and by name, and drops those that ended', async () => {
+    const before = open();
+    await before.bans.ban('r', { uid: 'u:1' }, T0 + 10 * MINUTE);
+    await before.bans.ban('r', { user: 'bob "b"' }, T0 + 20 * MINUTE);
+    await before.bans.ban('技术交流', { user: 'bob "b"' }, T0 + 2 * MINUTE);
+    await before.bans.ban('r', { user: 'gone' }, T0 + MINUTE);
+    clock = T0 + MINUTE;
+    await before.close();
+    expect(JSON.parse(readFileSync(path, 'utf8')).bans).toHaveLength(3);
+
+    clock = T0 + 5 * MINUTE;
+    const after = open();
+    expect(after.bans.size()).toBe(2); // the one in 技术交流 ended while stopped
+    expect(await after.bans.isBanned('r', { uid: 'u:1', name: 'x' })).toBe(true);
+    expect(await after.bans.isBanned('r', { name: 'bob "b"' })).toBe(true);
+    expect(await after.bans.isBanned('技术交流', { name: 'bob "b"' })).toBe(false);
+    expect(await after.bans.isBanned('r', { name: 'gone' })).toBe(false);
+    clock = T0 + 10 * MINUTE;
+    expect(await after.bans.isBanned('r', { uid: 'u:1', name: 'x' })).toBe(false);
+    await after.close();
+  });
+
+  it('brings back tombstones and delete events: a second delete still answers with the first event', async () => {
+    const before = open();
+    await send(before, 'r', 'secret');
+    await send(before, 'r', 'kept');
+    const deleted = await before.history.delete('r', 1, { user: 'mod', uid: 'm:1' });
+    const slice = await before.history.since('r');
+    await before.close();
+    expect(readFileSync(path, 'utf8')).not.toContain('secret');
+
+    const after = open();
+    expect(await after.history.since('r')).toEqual(slice);
+    expect(await after.history.delete('r', 1, { user: 'mod' })).toEqual({ ...deleted, duplicate: true });
+    await expect(after.history.delete('r', deleted.event.id, { user: 'mod' })).rejects.toMatchObject({ code: 'not_found' });
+    await after.close();
   });
 
   it('round-trips a snapshot larger than one write', async () => {
@@ -138,6 +179,25 @@ describe('MemoryEngine snapshot: a file that cannot be used', () => {
   it('reads a good file with the same checks', () => {
     write(room({}));
     expect(open().history.stats()).toEqual({ rooms: 1, messages: 2, cids: 0 });
+  });
+
+  it('reads a file written before bans (no "bans" field) as one without bans', async () => {
+    write(room({}));
+    const engine = open();
+    expect(engine.bans.size()).toBe(0);
+    expect(await engine.bans.isBanned('r', { name: 'anyone' })).toBe(false);
+    await engine.close();
+    expect(JSON.parse(readFileSync(path, 'utf8')).bans).toEqual([]);
+  });
+
+  it.each([
+    ['names neither uid nor user', { room: 'r', untilMs: T0 }],
+    ['names both uid and user', { room: 'r', uid: 'u', user: 'n', untilMs: T0 }],
+    ['has no room', { uid: 'u', untilMs: T0 }],
+    ['has a wrong untilMs', { room: 'r', uid: 'u', untilMs: 'soon' }],
+  ])('refuses to start when a ban %s', (_, ban) => {
+    write(JSON.stringify({ ...JSON.parse(room({})), bans: [ban] }));
+    expect(() => open()).toThrow(/is not a memory snapshot this server wrote \(bans\.0: /);
   });
 
   it('rejects close() with a sentence when the snapshot cannot be written', async () => {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { unavailable } from '../../errors';
+import { ChatError, unavailable } from '../../errors';
 import type { Cursor, HistorySlice, MessageDraft, StoredMessage } from '../../protocol/types';
 import { idOf, storedMessageParts } from '../../protocol/wire';
-import type { AppendResult, HistoryStore, RoomSummary } from '../engine';
+import type { AppendResult, DeleteResult, Deleter, HistoryStore, RoomSummary } from '../engine';
 import { CID_TTL_SEC } from '../redis/keys';
 import type { MemoryRoomBus } from './room-bus';
 
@@ -38,7 +38,7 @@ export interface MemoryHistoryStoreOptions {
 
 /**
  * The room history in this process's memory, with the Redis engine's semantics: the
- * APPEND_MESSAGE and READ_SINCE scripts step by step, then the same reading of their answer as
+ * APPEND_MESSAGE, READ_SINCE and DELETE_MESSAGE scripts step by step, then the same reading of their answer as
  * `RedisHistoryStore`. Each method runs without an `await` in between, which makes it as
  * atomic as a Lua script. Memory stays bounded: `historyLimit` messages per room, cids for
  * 10 minutes, and rooms for `historyTtlSec` after their last message.
@@ -75,23 +75,43 @@ export class MemoryHistoryStore implements HistoryStore {
         return { message: { id: idOf(first.json), json: first.json }, duplicate: true, epoch: state.epoch };
       }
     }
-    const id = ++state.seq;
-    const json = `{"id":${id},${fields},"ts":${now}${cidField}}`;
-    state.messages.push(json);
-    if (state.messages.length > this.options.historyLimit) {
-      state.messages.splice(0, state.messages.length - this.options.historyLimit);
-    }
+    const message = this.store(room, state, now, (id) => `{"id":${id},${fields},"ts":${now}${cidField}}`);
     if (cid !== undefined) {
       // Deleted first so that a cid stored again goes to the end, keeping expiry order.
       state.cids.delete(cid);
-      state.cids.set(cid, { json, expiresAt: now + this.cidTtlMs });
+      state.cids.set(cid, { json: message.json, expiresAt: now + this.cidTtlMs });
       this.roomsWithCids.add(room);
     }
-    state.lastActivity = now;
-    this.held.delete(room);
-    this.held.set(room, state);
-    this.options.bus.publishMessage(room, json);
-    return { message: { id, json }, duplicate: false, epoch: state.epoch };
+    return { message, duplicate: false, epoch: state.epoch };
+  }
+
+  async delete(room: string, id: number, by: Deleter): Promise<DeleteResult> {
+    this.assertOpen('The history store is unavailable, so the message was not deleted');
+    const now = Math.floor(this.options.now());
+    // Like the Redis script: a room that is missing stays missing (no epoch is created).
+    const state = this.live(room, now);
+    const oldest = state ? state.seq - state.messages.length + 1 : 1;
+    if (!state || !Number.isInteger(id) || id < oldest || id > state.seq) throw notRetained(room, id);
+    const index = id - oldest;
+    const entry = JSON.parse(state.messages[index]!) as { user: string; uid?: string; cid?: string; ts: number; kind?: string; deleted?: boolean };
+    if (entry.kind === 'delete') throw new ChatError('not_found', `Message ${id} is a delete event, not a message.`);
+    if (entry.deleted === true) {
+      // The first delete event follows its tombstone, so it is retained whenever the tombstone is.
+      const needle = `"kind":"delete","target":${id},`;
+      const first = state.messages.slice(index + 1).find((json) => json.includes(needle));
+      if (first === undefined) throw notRetained(room, id);
+      return { event: { id: idOf(first), json: first }, duplicate: true };
+    }
+    const tombstone = JSON.stringify({ id, room, user: entry.user, deleted: true, ts: entry.ts });
+    state.messages[index] = tombstone;
+    // A resend with the deleted message's cid must not bring its text back (the cid is public).
+    const slot = entry.cid === undefined ? undefined : cidSlot(entry.cid, entry.uid);
+    const remembered = slot === undefined ? undefined : state.cids.get(slot);
+    // Set on an existing key keeps its place in the map, which is its place in expiry order.
+    if (remembered) state.cids.set(slot!, { ...remembered, json: tombstone });
+    const byFields = JSON.stringify(by.uid === undefined ? { user: by.user } : { user: by.user, uid: by.uid }).slice(1, -1);
+    const event = this.store(room, state, now, (eventId) => `{"id":${eventId},"room":${JSON.stringify(room)},${byFields},"kind":"delete","target":${id},"ts":${now}}`);
+    return { event, duplicate: false };
   }
 
   async since(room: string, cursor: Cursor = {}): Promise<HistorySlice> {
@@ -194,6 +214,24 @@ export class MemoryHistoryStore implements HistoryStore {
     return undefined;
   }
 
+  /**
+   * Stores the next numbered entry of a room, as the end of APPEND_MESSAGE does: the id, the
+   * retained window, the last activity, and the publication.
+   */
+  private store(room: string, state: MemoryRoom, now: number, jsonFor: (id: number) => string): StoredMessage {
+    const id = ++state.seq;
+    const json = jsonFor(id);
+    state.messages.push(json);
+    if (state.messages.length > this.options.historyLimit) {
+      state.messages.splice(0, state.messages.length - this.options.historyLimit);
+    }
+    state.lastActivity = now;
+    this.held.delete(room);
+    this.held.set(room, state);
+    this.options.bus.publishMessage(room, json);
+    return { id, json };
+  }
+
   private create(room: string, now: number): MemoryRoom {
     const state: MemoryRoom = { epoch: newEpoch(), seq: 0, messages: [], lastActivity: now, cids: new Map() };
     this.held.set(room, state);
@@ -226,6 +264,10 @@ export class MemoryHistoryStore implements HistoryStore {
  */
 export function cidSlot(cid: string, uid: string | undefined): string {
   return uid === undefined ? `cid:${cid}` : `uid:${encodeURIComponent(uid)}:cid:${cid}`;
+}
+
+function notRetained(room: string, id: number): ChatError {
+  return new ChatError('not_found', `Message ${id} is not in the retained history of ${room}.`);
 }
 
 /** A random 8-byte base64url token, as the Redis engine makes them. */

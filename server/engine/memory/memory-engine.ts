@@ -1,4 +1,5 @@
 import type { Engine } from '../engine';
+import { MemoryBanList } from './ban-list';
 import { MemoryHistoryStore } from './history-store';
 import { MemoryPresenceStore } from './presence-store';
 import { MemoryRoomBus } from './room-bus';
@@ -18,7 +19,7 @@ export interface MemoryEngineOptions {
   readonly processId?: string;
   /** The clock (ms since the epoch); tests inject one. */
   readonly now?: () => number;
-  /** How often idle rooms, expired cids and stale presence counts are dropped (default 60000). */
+  /** How often idle rooms, expired cids, ended bans and stale presence entries are dropped (default 60000). */
   readonly sweepIntervalMs?: number;
   /** Invoked when a bus listener throws (for logs); the other listeners still get the event. */
   readonly onError?: (err: unknown) => void;
@@ -30,7 +31,8 @@ export interface MemoryEngine extends Engine {
   readonly history: MemoryHistoryStore;
   readonly presence: MemoryPresenceStore;
   readonly bus: MemoryRoomBus;
-  /** Drops idle rooms, expired cids and stale presence counts now (a timer does it too). */
+  readonly bans: MemoryBanList;
+  /** Drops idle rooms, expired cids, ended bans and stale presence entries now (a timer does it too). */
   sweep(): void;
   /**
    * Stops the engine (every later call is `unavailable`) and, with a `snapshotPath`, writes the
@@ -60,20 +62,17 @@ export function createMemoryEngine(options: MemoryEngineOptions): MemoryEngine {
   const now = options.now ?? Date.now;
   const snapshotPath = options.snapshotPath;
 
+  const snapshot = snapshotPath === undefined ? undefined : loadSnapshot(snapshotPath, historyLimit);
   const bus = new MemoryRoomBus(options.onError);
-  const history = new MemoryHistoryStore({
-    historyLimit,
-    historyTtlSec,
-    bus,
-    now,
-    rooms: snapshotPath === undefined ? undefined : loadSnapshot(snapshotPath, historyLimit),
-  });
+  const history = new MemoryHistoryStore({ historyLimit, historyTtlSec, bus, now, rooms: snapshot?.rooms });
   const presence = new MemoryPresenceStore(bus, options.processId ?? 'memory', now);
+  const bans = new MemoryBanList(now, snapshot?.bans);
   const sweep = () => {
     history.sweep();
     presence.sweep();
+    bans.sweep();
   };
-  // Rooms and cids in a snapshot may have expired while the server was stopped.
+  // Rooms, cids and bans in a snapshot may have expired while the server was stopped.
   sweep();
   const timer = setInterval(sweep, sweepIntervalMs);
   timer.unref();
@@ -84,6 +83,7 @@ export function createMemoryEngine(options: MemoryEngineOptions): MemoryEngine {
     history,
     presence,
     bus,
+    bans,
     sweep,
     healthy: async () => closing === undefined,
     close: () =>
@@ -92,8 +92,9 @@ export function createMemoryEngine(options: MemoryEngineOptions): MemoryEngine {
         // Closed before the snapshot is taken, so nothing stored after it is lost unseen.
         history.close();
         presence.close();
+        bans.close();
         bus.close();
-        if (snapshotPath !== undefined) await saveSnapshot(snapshotPath, history.entries(), now());
+        if (snapshotPath !== undefined) await saveSnapshot(snapshotPath, history.entries(), bans.entries(), now());
       })()),
   };
 }

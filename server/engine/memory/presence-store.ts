@@ -1,8 +1,8 @@
 import { unavailable } from '../../errors';
 import type { PresenceChange } from '../../protocol/types';
 import { presenceFrameParts } from '../../protocol/wire';
-import type { PresenceStore } from '../engine';
-import { PRESENCE_TTL_MS } from '../redis/presence-store';
+import type { PresenceMember, PresenceStore } from '../engine';
+import { PRESENCE_TTL_MS, sortMembers } from '../redis/presence-store';
 import type { MemoryRoomBus } from './room-bus';
 
 interface ProcessCount {
@@ -11,14 +11,24 @@ interface ProcessCount {
   readonly expiresAt: number;
 }
 
+interface MemberEntry {
+  readonly member: PresenceMember;
+  /** The entry holds while now < expiresAt, as in the UPDATE_MEMBER script. */
+  readonly expiresAt: number;
+}
+
 /**
  * Online counts in memory, shaped like the Redis engine's: one count per process per room, each
  * holding `PRESENCE_TTL_MS` unless refreshed, summed by `update`, which publishes the frame on
  * the bus. There is only ever one process here, but keeping the shape keeps the semantics
- * (a count that is not refreshed drops out; a count of 0 is removed).
+ * (a count that is not refreshed drops out; a count of 0 is removed). The presence list is
+ * kept the same way: one entry per person (by uid, else by name), holding `PRESENCE_TTL_MS`
+ * unless refreshed.
  */
 export class MemoryPresenceStore implements PresenceStore {
   private readonly rooms = new Map<string, Map<string, ProcessCount>>();
+  // room → person (`u:UID` or `n:NAME`) → this process's entry; one process, so one entry per person.
+  private readonly memberRooms = new Map<string, Map<string, MemberEntry>>();
   private closed = false;
 
   constructor(
@@ -35,9 +45,25 @@ export class MemoryPresenceStore implements PresenceStore {
     return total;
   }
 
-  async refresh(counts: ReadonlyMap<string, number>): Promise<void> {
+  async refresh(counts: ReadonlyMap<string, number>, members: ReadonlyMap<string, readonly PresenceMember[]>): Promise<void> {
     this.assertOpen('Presence could not be refreshed');
     for (const [room, count] of counts) this.set(room, count);
+    // Entries not listed are left to expire, as HSET-per-entry in Redis would leave them.
+    for (const [room, list] of members) for (const member of list) this.setEntry(room, member);
+  }
+
+  async setMember(room: string, member: PresenceMember): Promise<void> {
+    this.assertOpen('Presence could not be updated');
+    this.setEntry(room, member);
+  }
+
+  async members(room: string): Promise<PresenceMember[]> {
+    this.assertOpen();
+    const now = this.now();
+    const list: PresenceMember[] = [];
+    for (const entry of this.memberRooms.get(room)?.values() ?? []) if (entry.expiresAt > now) list.push({ ...entry.member });
+    // The Redis engine's order, so that both list people alike.
+    return sortMembers(list);
   }
 
   async online(rooms: readonly string[]): Promise<Map<string, number>> {
@@ -56,6 +82,17 @@ export class MemoryPresenceStore implements PresenceStore {
   sweep(): void {
     const now = this.now();
     for (const room of this.rooms.keys()) this.total(room, now);
+    for (const [room, entries] of this.memberRooms) {
+      for (const [person, entry] of entries) if (entry.expiresAt <= now) entries.delete(person);
+      if (entries.size === 0) this.memberRooms.delete(room);
+    }
+  }
+
+  /** What is held now, to show that memory stays bounded: rooms with counts, and member entries. */
+  stats(): { rooms: number; members: number } {
+    let members = 0;
+    for (const entries of this.memberRooms.values()) members += entries.size;
+    return { rooms: this.rooms.size, members };
   }
 
   close(): void {
@@ -79,6 +116,21 @@ export class MemoryPresenceStore implements PresenceStore {
     return this.total(room, now);
   }
 
+  /** UPDATE_MEMBER: set (or, with 0 connections, remove) this process's entry for one person. */
+  private setEntry(room: string, { name, uid, connections }: PresenceMember): void {
+    const person = uid === undefined ? `n:${name}` : `u:${uid}`;
+    let entries = this.memberRooms.get(room);
+    if (connections > 0) {
+      if (!entries) this.memberRooms.set(room, (entries = new Map()));
+      // Copied, so that the caller's object (and fields it may carry besides) is not kept.
+      const member = uid === undefined ? { name, connections } : { name, uid, connections };
+      entries.set(person, { member, expiresAt: Math.floor(this.now()) + PRESENCE_TTL_MS });
+    } else if (entries) {
+      entries.delete(person);
+      if (entries.size === 0) this.memberRooms.delete(room);
+    }
+  }
+
   private total(room: string, now: number): number {
     const counts = this.rooms.get(room);
     if (!counts) return 0;
@@ -92,3 +144,4 @@ export class MemoryPresenceStore implements PresenceStore {
     return total;
   }
 }
+

@@ -1,4 +1,5 @@
-import type { RoomBus, RoomBusListener } from '../engine';
+import { unavailable } from '../../errors';
+import type { MemberRef, RoomBus, RoomBusListener } from '../engine';
 
 /**
  * The memory engine's bus: the one process is the only subscriber, so a publication is handed
@@ -31,6 +32,13 @@ export class MemoryRoomBus implements RoomBus {
     return () => {
       this.listeners.delete(entry);
     };
+  }
+
+  async kick(room: string, who: MemberRef): Promise<void> {
+    if (this.closed) throw unavailable(new Error('The memory engine has stopped.'), 'The kick could not be sent');
+    // A copy of the target alone, as a listener of the Redis bus gets it from the published JSON.
+    const target: MemberRef = Object.freeze('uid' in who ? { uid: who.uid } : { user: who.user });
+    this.publish(room, (listener) => listener.kick(room, target));
   }
 
   /** Publishes a stored message's JSON to the room's subscribers (the engine's append does it). */

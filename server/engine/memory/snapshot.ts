@@ -3,6 +3,7 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { idOf } from '../../protocol/wire';
+import type { BanEntry } from './ban-list';
 import type { MemoryRoom } from './history-store';
 
 /** Where `npm start` keeps the memory engine's snapshot (PROTOCOL.md "Engines"). */
@@ -11,14 +12,18 @@ export const DEFAULT_SNAPSHOT_PATH = 'data/memory.json';
 const FORMAT = 'chat-memory-snapshot';
 
 /*
- * The file, one room per line so that a large history is written piece by piece and stays
- * readable:
+ * The file, one room (then one ban) per line so that a large history is written piece by piece
+ * and stays readable:
  *   {"format":"chat-memory-snapshot","version":1,"savedAt":MS,"rooms":[
  *   {"room":R,"epoch":E,"seq":N,"lastActivity":MS,"messages":[JSON…],"cids":[{"key","json","expiresAt"}…]},
  *   …
+ *   ],"bans":[
+ *   {"room":R,"uid":U,"untilMs":MS}   or   {"room":R,"user":NAME,"untilMs":MS},
+ *   …
  *   ]}
  * Messages are kept as their JSON text, so they come back byte for byte; a cid's key is
- * `cidSlot`'s (`cid:CID` or `uid:UID:cid:CID`).
+ * `cidSlot`'s (`cid:CID` or `uid:UID:cid:CID`). `bans` came later within version 1: a file
+ * without it has no bans, and a server from before bans ignores it.
  */
 const roomSchema = z.object({
   room: z.string().min(1),
@@ -29,30 +34,42 @@ const roomSchema = z.object({
   messages: z.array(z.string()),
   cids: z.array(z.object({ key: z.string().regex(/^(uid:[^:]*:)?cid:./), json: z.string(), expiresAt: z.number().int() })),
 });
+const banSchema = z.union([
+  z.strictObject({ room: z.string().min(1), uid: z.string(), untilMs: z.number().int() }),
+  z.strictObject({ room: z.string().min(1), user: z.string(), untilMs: z.number().int() }),
+]);
 const snapshotSchema = z.object({
   format: z.literal(FORMAT),
   version: z.literal(1),
   savedAt: z.number().int(),
   rooms: z.array(roomSchema),
+  bans: z.array(banSchema).default([]),
 });
 type RoomRecord = z.infer<typeof roomSchema>;
 
+/** What a snapshot holds: the rooms, least recently active first, and the bans. */
+export interface Snapshot {
+  readonly rooms: Array<[string, MemoryRoom]>;
+  readonly bans: BanEntry[];
+}
+
 /**
  * Reads a snapshot back: the rooms, least recently active first, each trimmed to the newest
- * `historyLimit` messages. A missing file is an empty engine. Anything else that cannot be used
+ * `historyLimit` messages, and the bans (ended ones too: the engine's first sweep drops them).
+ * A missing file is an empty engine. Anything else that cannot be used
  * (unreadable, not JSON, not a snapshot, ids that do not add up) throws an `Error` with a
  * sentence naming the file, so the server does not start and nothing overwrites the file:
  * silently starting empty would lose the history at the next stop.
  *
  * @example
- * const rooms = loadSnapshot('data/memory.json', 100);
+ * const { rooms, bans } = loadSnapshot('data/memory.json', 100);
  */
-export function loadSnapshot(path: string, historyLimit: number): Array<[string, MemoryRoom]> {
+export function loadSnapshot(path: string, historyLimit: number): Snapshot {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { rooms: [], bans: [] };
     throw refuse(path, `could not be read (${(err as Error).message})`, err);
   }
   let data: unknown;
@@ -75,18 +92,24 @@ export function loadSnapshot(path: string, historyLimit: number): Array<[string,
     rooms.push([record.room, toRoom(record, historyLimit)]);
   }
   // The store sweeps from the least recently active room, so it expects them in that order.
-  return rooms.sort((a, b) => a[1].lastActivity - b[1].lastActivity);
+  rooms.sort((a, b) => a[1].lastActivity - b[1].lastActivity);
+  return { rooms, bans: parsed.data.bans };
 }
 
 /**
- * Writes the rooms to `path` atomically: into a temporary file beside it, flushed to disk, then
+ * Writes the rooms and bans to `path` atomically: into a temporary file beside it, flushed to disk, then
  * renamed over it, so a crash mid-write leaves the previous snapshot whole.
  */
-export async function saveSnapshot(path: string, rooms: Iterable<[string, MemoryRoom]>, savedAt: number): Promise<void> {
+export async function saveSnapshot(
+  path: string,
+  rooms: Iterable<[string, MemoryRoom]>,
+  bans: Iterable<BanEntry>,
+  savedAt: number,
+): Promise<void> {
   const temp = `${path}.${process.pid}.tmp`;
   try {
     await mkdir(dirname(path), { recursive: true });
-    await writeDurably(temp, rooms, savedAt);
+    await writeDurably(temp, rooms, bans, savedAt);
     await rename(temp, path);
   } catch (err) {
     await rm(temp, { force: true, recursive: true }).catch(() => undefined);
@@ -94,20 +117,30 @@ export async function saveSnapshot(path: string, rooms: Iterable<[string, Memory
   }
 }
 
-async function writeDurably(temp: string, rooms: Iterable<[string, MemoryRoom]>, savedAt: number): Promise<void> {
+async function writeDurably(
+  temp: string,
+  rooms: Iterable<[string, MemoryRoom]>,
+  bans: Iterable<BanEntry>,
+  savedAt: number,
+): Promise<void> {
   const file = await open(temp, 'w');
   try {
     let chunk = `{"format":"${FORMAT}","version":1,"savedAt":${Math.floor(savedAt)},"rooms":[`;
-    let first = true;
-    for (const [name, room] of rooms) {
-      chunk += `${first ? '' : ','}\n${JSON.stringify(toRecord(name, room))}`;
-      first = false;
-      // Written in pieces: one string of the whole history could pass V8's string size limit.
-      if (chunk.length > 1 << 20) {
-        await file.writeFile(chunk);
-        chunk = '';
+    const write = async (records: Iterable<unknown>) => {
+      let first = true;
+      for (const record of records) {
+        chunk += `${first ? '' : ','}\n${JSON.stringify(record)}`;
+        first = false;
+        // Written in pieces: one string of the whole history could pass V8's string size limit.
+        if (chunk.length > 1 << 20) {
+          await file.writeFile(chunk);
+          chunk = '';
+        }
       }
-    }
+    };
+    await write(map(rooms, ([name, room]) => toRecord(name, room)));
+    chunk += '\n],"bans":[';
+    await write(bans);
     await file.writeFile(`${chunk}\n]}\n`);
     // On disk before the rename, or a power cut could leave a renamed but empty file.
     await file.sync();
@@ -162,6 +195,10 @@ function toRoom(record: RoomRecord, historyLimit: number): MemoryRoom {
 function toRecord(name: string, room: MemoryRoom): RoomRecord {
   const cids = [...room.cids].map(([key, { json, expiresAt }]) => ({ key, json, expiresAt }));
   return { room: name, epoch: room.epoch, seq: room.seq, lastActivity: room.lastActivity, messages: room.messages, cids };
+}
+
+function* map<T, U>(items: Iterable<T>, f: (item: T) => U): IterableIterator<U> {
+  for (const item of items) yield f(item);
 }
 
 function refuse(path: string, problem: string, cause?: unknown): Error {

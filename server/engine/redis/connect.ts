@@ -1,5 +1,5 @@
 import Redis, { type RedisOptions, type Result } from 'ioredis';
-import { APPEND_MESSAGE, READ_SINCE, UPDATE_PRESENCE } from './scripts';
+import { APPEND_MESSAGE, DELETE_MESSAGE, READ_SINCE, REFRESH_MEMBERS, UPDATE_PRESENCE } from './scripts';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -32,6 +32,17 @@ declare module 'ioredis' {
       framePrefix: string,
       frameSuffix: string,
     ): Result<number, Context>;
+    deleteMessage(
+      historyKey: string,
+      seqKey: string,
+      target: number,
+      roomJson: string,
+      byFields: string,
+      historyLimit: number,
+      channel: string,
+      keyPrefix: string,
+    ): Result<[number, string], Context>;
+    refreshMembers(membersKey: string, nowMs: number, expiresMs: number, ...fieldsAndEntries: string[]): Result<number, Context>;
   }
 }
 
@@ -62,6 +73,8 @@ export async function connectCommandClient(url: string, options: RedisClientOpti
   client.defineCommand('appendMessage', { numberOfKeys: 4, lua: APPEND_MESSAGE });
   client.defineCommand('readSince', { numberOfKeys: 3, lua: READ_SINCE });
   client.defineCommand('updatePresence', { numberOfKeys: 1, lua: UPDATE_PRESENCE });
+  client.defineCommand('deleteMessage', { numberOfKeys: 2, lua: DELETE_MESSAGE });
+  client.defineCommand('refreshMembers', { numberOfKeys: 1, lua: REFRESH_MEMBERS });
   await client.connect();
   return client;
 }

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
-import { unavailable } from '../../errors';
+import { ChatError, unavailable } from '../../errors';
 import type { Cursor, HistorySlice, MessageDraft, StoredMessage } from '../../protocol/types';
 import { idOf, storedMessageParts } from '../../protocol/wire';
-import type { AppendResult, HistoryStore, RoomSummary } from '../engine';
-import { CID_TTL_SEC, cidKey, epochKey, historyKey, messageChannel, roomsKey, seqKey } from './keys';
+import type { AppendResult, DeleteResult, Deleter, HistoryStore, RoomSummary } from '../engine';
+import { CID_TTL_SEC, cidKey, epochKey, historyKey, messageChannel, roomKeyPrefix, roomsKey, seqKey } from './keys';
 
 /**
  * The room history in Redis: one Lua script per stored message, one per read. The admin script
@@ -77,6 +77,31 @@ export class RedisHistoryStore implements HistoryStore {
     const missed = oldestRetained - 1 - cursor.since;
     if (missed > 0 && cursor.since < last) return { ...base, gap: true, missed };
     return { ...base, gap: false, missed: null };
+  }
+
+  async delete(room: string, id: number, by: Deleter): Promise<DeleteResult> {
+    const byFields = JSON.stringify(by.uid === undefined ? { user: by.user } : { user: by.user, uid: by.uid }).slice(1, -1);
+    let reply: [number, string];
+    try {
+      reply = await this.redis.deleteMessage(
+        historyKey(room),
+        seqKey(room),
+        id,
+        JSON.stringify(room),
+        byFields,
+        this.historyLimit,
+        messageChannel(room),
+        roomKeyPrefix(room),
+      );
+    } catch (err) {
+      this.onFailure(err);
+      throw unavailable(err, 'The history store is unavailable, so the message may not have been deleted');
+    }
+    const [status, json] = reply;
+    if (status === 3) throw new ChatError('not_found', `Message ${id} is a delete event, not a message.`);
+    if (status === 0 || json === '') throw new ChatError('not_found', `Message ${id} is not in the retained history of ${room}.`);
+    if (status === 1) this.redis.zadd(roomsKey, Date.now(), room).catch(() => undefined);
+    return { event: { id: idOf(json), json }, duplicate: status === 2 };
   }
 
   async rooms(): Promise<RoomSummary[]> {

@@ -6,6 +6,9 @@
 /** `chat:{ROOM}:history`: the newest messages, newest first. */
 export const historyKey = (room: string): string => `chat:{${room}}:history`;
 
+/** `chat:{ROOM}:`: the start of every key of a room (for the scripts that find a key they cannot name in advance). */
+export const roomKeyPrefix = (room: string): string => `chat:{${room}}:`;
+
 /** `chat:{ROOM}:seq`: the room's id counter. */
 export const seqKey = (room: string): string => `chat:{${room}}:seq`;
 
@@ -23,6 +26,16 @@ export const cidKey = (room: string, cid: string, uid?: string): string =>
 /** `chat:{ROOM}:online`: one field per server process, its member count and when that expires. */
 export const presenceKey = (room: string): string => `chat:{${room}}:online`;
 
+/** `chat:{ROOM}:who`: one field per process and person (`PROCESS\tu:UID` or `PROCESS\tn:NAME`), for the presence list. */
+export const membersKey = (room: string): string => `chat:{${room}}:who`;
+
+/**
+ * `chat:{ROOM}:ban:uid:UID` / `chat:{ROOM}:ban:name:NAME` (percent-encoded): a ban, expiring
+ * when it ends, so every process and a restarted one honour it.
+ */
+export const banKey = (room: string, who: { uid: string } | { user: string }): string =>
+  'uid' in who ? `chat:{${room}}:ban:uid:${encodeURIComponent(who.uid)}` : `chat:{${room}}:ban:name:${encodeURIComponent(who.user)}`;
+
 /** `chat:rooms`: a sorted set of the rooms with history, scored by last activity (ms). */
 export const roomsKey = 'chat:rooms';
 
@@ -32,11 +45,14 @@ export const messageChannel = (room: string): string => `chat:{${room}}`;
 /** Pub/sub channel `chat:{ROOM}:presence`: presence frames, ready to send. */
 export const presenceChannel = (room: string): string => `chat:{${room}}:presence`;
 
+/** Pub/sub channel `chat:{ROOM}:control`: moderation orders for every process (`{"kick":{…}}`). */
+export const controlChannel = (room: string): string => `chat:{${room}}:control`;
+
 /** The room a channel belongs to, or undefined for a channel that is not ours. */
-export function roomOfChannel(channel: string): { room: string; kind: 'message' | 'presence' } | undefined {
-  const m = /^chat:\{(.+)\}(:presence)?$/u.exec(channel);
+export function roomOfChannel(channel: string): { room: string; kind: 'message' | 'presence' | 'control' } | undefined {
+  const m = /^chat:\{(.+)\}(?::(presence|control))?$/u.exec(channel);
   if (!m) return undefined;
-  return { room: m[1]!, kind: m[2] ? 'presence' : 'message' };
+  return { room: m[1]!, kind: (m[2] as 'presence' | 'control' | undefined) ?? 'message' };
 }
 
 /** A SCAN pattern that finds every room's counter, and the room a matching key belongs to. */

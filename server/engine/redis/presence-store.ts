@@ -2,8 +2,8 @@ import type Redis from 'ioredis';
 import { unavailable } from '../../errors';
 import type { PresenceChange } from '../../protocol/types';
 import { presenceFrameParts } from '../../protocol/wire';
-import type { PresenceStore } from '../engine';
-import { presenceChannel, presenceKey } from './keys';
+import type { PresenceMember, PresenceStore } from '../engine';
+import { membersKey, presenceChannel, presenceKey } from './keys';
 
 /** How long one process's count holds without a refresh: a crashed process drops out after this. */
 export const PRESENCE_TTL_MS = 30_000;
@@ -36,13 +36,63 @@ export class RedisPresenceStore implements PresenceStore {
     }
   }
 
-  async refresh(counts: ReadonlyMap<string, number>): Promise<void> {
-    if (counts.size === 0) return;
+  async refresh(counts: ReadonlyMap<string, number>, members: ReadonlyMap<string, readonly PresenceMember[]>): Promise<void> {
+    if (counts.size === 0 && members.size === 0) return;
     const pipeline = this.redis.pipeline();
     for (const [room, count] of counts) {
       pipeline.updatePresence(presenceKey(room), this.processId, count, PRESENCE_TTL_MS, '', '', '');
     }
-    await pipeline.exec();
+    const now = Date.now();
+    for (const [room, people] of members) {
+      const pairs = people.flatMap((m) => [this.field(m), entryJson(m)]);
+      pipeline.refreshMembers(membersKey(room), now, now + PRESENCE_TTL_MS, ...pairs);
+    }
+    const replies = await pipeline.exec();
+    const failed = replies?.find(([err]) => err);
+    if (failed) throw unavailable(failed[0], 'Presence could not be refreshed');
+  }
+
+  async setMember(room: string, member: PresenceMember): Promise<void> {
+    try {
+      if (member.connections > 0) {
+        await this.redis.hset(membersKey(room), this.field(member), `${Date.now() + PRESENCE_TTL_MS}\t${entryJson(member)}`);
+      } else {
+        await this.redis.hdel(membersKey(room), this.field(member));
+      }
+    } catch (err) {
+      throw unavailable(err, 'Presence could not be updated');
+    }
+  }
+
+  async members(room: string): Promise<PresenceMember[]> {
+    let fields: Record<string, string>;
+    try {
+      fields = await this.redis.hgetall(membersKey(room));
+    } catch (err) {
+      throw unavailable(err);
+    }
+    const now = Date.now();
+    const people = new Map<string, { name: string; uid?: string; connections: number }>();
+    for (const [field, value] of Object.entries(fields)) {
+      const tab = value.indexOf('\t');
+      if (!(Number(value.slice(0, tab)) > now)) continue;
+      let entry: PresenceMember;
+      try {
+        entry = JSON.parse(value.slice(tab + 1)) as PresenceMember;
+      } catch {
+        continue;
+      }
+      const person = field.slice(field.indexOf('\t') + 1);
+      const seen = people.get(person);
+      if (seen) seen.connections += entry.connections;
+      else people.set(person, { ...entry });
+    }
+    return sortMembers([...people.values()]);
+  }
+
+  /** `PROCESS\tu:UID` or `PROCESS\tn:NAME`: one field per process and person. */
+  private field(member: PresenceMember): string {
+    return `${this.processId}\t${member.uid === undefined ? `n:${member.name}` : `u:${member.uid}`}`;
   }
 
   async online(rooms: readonly string[]): Promise<Map<string, number>> {
@@ -70,4 +120,14 @@ export class RedisPresenceStore implements PresenceStore {
     });
     return totals;
   }
+}
+
+function entryJson(member: PresenceMember): string {
+  return JSON.stringify(member.uid === undefined ? { name: member.name, connections: member.connections } : member);
+}
+
+/** The presence list's order: by name, then uid (anonymous first), by code unit so it is the same on every machine. */
+export function sortMembers(members: PresenceMember[]): PresenceMember[] {
+  const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return members.sort((a, b) => byCodeUnit(a.name, b.name) || byCodeUnit(a.uid ?? '', b.uid ?? ''));
 }

@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import type { Engine } from '../engine';
 import { connectCommandClient, connectSubscriber } from './connect';
+import { RedisBanList } from './ban-list';
 import { RedisHistoryStore } from './history-store';
 import { RedisPresenceStore } from './presence-store';
 import { RedisRoomBus } from './room-bus';
@@ -40,7 +41,8 @@ export async function connectRedisEngine(options: RedisEngineOptions): Promise<R
     redis: command,
     history: new RedisHistoryStore(command, options.historyLimit, onError),
     presence: new RedisPresenceStore(command, options.processId),
-    bus: new RedisRoomBus(sub),
+    bus: new RedisRoomBus(sub, command),
+    bans: new RedisBanList(command, onError),
     async healthy() {
       try {
         return (await command.ping()) === 'PONG';

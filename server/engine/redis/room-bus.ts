@@ -1,22 +1,35 @@
 import type Redis from 'ioredis';
-import type { RoomBus, RoomBusListener } from '../engine';
-import { messageChannel, presenceChannel, roomOfChannel } from './keys';
+import { unavailable } from '../../errors';
+import type { MemberRef, RoomBus, RoomBusListener } from '../engine';
+import { controlChannel, messageChannel, presenceChannel, roomOfChannel } from './keys';
 
 /**
- * Pub/sub over one subscriber connection: each room is two channels (messages and presence
- * frames). ioredis resubscribes by itself after a reconnect; what was published meanwhile never
+ * Pub/sub over one subscriber connection: each room is three channels (messages, presence
+ * frames, moderation orders). ioredis resubscribes by itself after a reconnect; what was published meanwhile never
  * arrives (DEPENDENCIES.md trap 11), so every later 'ready' is announced as `resubscribed`.
  */
 export class RedisRoomBus implements RoomBus {
-  constructor(private readonly subscriber: Redis) {}
+  constructor(
+    private readonly subscriber: Redis,
+    /** The command connection, to publish moderation orders. */
+    private readonly publisher: Redis,
+  ) {}
 
   async subscribe(room: string): Promise<void> {
     if (this.subscriber.status !== 'ready') throw new Error('The pub/sub connection is not ready.');
-    await this.subscriber.subscribe(messageChannel(room), presenceChannel(room));
+    await this.subscriber.subscribe(messageChannel(room), presenceChannel(room), controlChannel(room));
   }
 
   async unsubscribe(room: string): Promise<void> {
-    await this.subscriber.unsubscribe(messageChannel(room), presenceChannel(room));
+    await this.subscriber.unsubscribe(messageChannel(room), presenceChannel(room), controlChannel(room));
+  }
+
+  async kick(room: string, who: MemberRef): Promise<void> {
+    try {
+      await this.publisher.publish(controlChannel(room), JSON.stringify({ kick: 'uid' in who ? { uid: who.uid } : { user: who.user } }));
+    } catch (err) {
+      throw unavailable(err, 'The kick could not be sent to every server process');
+    }
   }
 
   listen(listener: RoomBusListener): () => void {
@@ -24,7 +37,10 @@ export class RedisRoomBus implements RoomBus {
       const target = roomOfChannel(channel);
       if (!target) return;
       if (target.kind === 'presence') listener.presence(target.room, payload);
-      else listener.message(target.room, payload);
+      else if (target.kind === 'control') {
+        const who = kickOf(payload);
+        if (who) listener.kick(target.room, who);
+      } else listener.message(target.room, payload);
     };
     // The first 'ready' came before us; each later one follows a reconnect.
     const onReady = (): void => listener.resubscribed();
@@ -35,4 +51,16 @@ export class RedisRoomBus implements RoomBus {
       this.subscriber.off('ready', onReady);
     };
   }
+}
+
+/** The member a control message kicks; anything else on the channel is ignored. */
+function kickOf(payload: string): MemberRef | undefined {
+  try {
+    const { kick } = JSON.parse(payload) as { kick?: { uid?: unknown; user?: unknown } };
+    if (typeof kick?.uid === 'string') return { uid: kick.uid };
+    if (typeof kick?.user === 'string') return { user: kick.user };
+  } catch {
+    // not ours
+  }
+  return undefined;
 }

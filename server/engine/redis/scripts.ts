@@ -109,3 +109,111 @@ if ARGV[4] ~= '' then
 end
 return total
 `;
+
+/**
+ * deleteMessage: replace message N's entry by a tombstone and store a numbered delete event,
+ * in one step (PROTOCOL.md v2 "Moderation"). Entries are canonical JSON written by this app, so
+ * `"deleted":true`, `"kind":"delete"` and `,"ts":` can only appear as top-level fields (inside a
+ * string value their quotes are escaped): plain searches are exact, and no JSON is re-encoded.
+ *
+ * KEYS[1] history list   KEYS[2] seq counter
+ * ARGV[1] N   ARGV[2] the room as a JSON string   ARGV[3] `"user":…[,"uid":…]` of the deleter
+ * ARGV[4] history limit   ARGV[5] pub/sub channel   ARGV[6] the room's key prefix `chat:{ROOM}:`
+ *
+ * A cid remembered for N is pointed at the tombstone: the cid travels in the broadcast, so
+ * anyone could otherwise resend it and read the deleted text back.
+ *
+ * Returns { status, json }: 1 stored (json: the new event), 2 deleted before (json: the first
+ * delete event, or '' if it is no longer retained), 0 not retained, 3 N is a delete event.
+ */
+export const DELETE_MESSAGE = `
+local target = tonumber(ARGV[1])
+local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
+local len = redis.call('LLEN', KEYS[1])
+local idx = seq - target
+if target < 1 or idx < 0 or idx >= len then
+  return {0, ''}
+end
+local entry = redis.call('LINDEX', KEYS[1], idx)
+local head = '{"id":' .. string.format('%d', target) .. ','
+if string.sub(entry, 1, #head) ~= head then
+  return {0, ''}
+end
+if string.find(entry, '"kind":"delete"', 1, true) then
+  return {3, ''}
+end
+if string.find(entry, '"deleted":true', 1, true) then
+  local needle = '"kind":"delete","target":' .. string.format('%d', target) .. ','
+  local newer = redis.call('LRANGE', KEYS[1], 0, idx - 1)
+  for i = #newer, 1, -1 do
+    if string.find(newer[i], needle, 1, true) then
+      return {2, newer[i]}
+    end
+  end
+  return {2, ''}
+end
+-- The user's JSON string, as stored: from its opening quote to the first unescaped quote.
+local from = select(2, string.find(entry, ',"user":', 1, true)) + 1
+local i = from + 1
+local user
+while true do
+  local q = string.find(entry, '"', i, true)
+  local k = q - 1
+  local slashes = 0
+  while string.sub(entry, k, k) == '\\\\' do
+    slashes = slashes + 1
+    k = k - 1
+  end
+  if slashes % 2 == 0 then
+    user = string.sub(entry, from, q)
+    break
+  end
+  i = q + 1
+end
+local ts = string.match(entry, ',"ts":(%d+)')
+local tombstone = head .. '"room":' .. ARGV[2] .. ',"user":' .. user .. ',"deleted":true,"ts":' .. ts .. '}'
+redis.call('LSET', KEYS[1], idx, tombstone)
+if string.find(entry, ',"cid":', 1, true) then
+  local original = cjson.decode(entry)
+  local cidKey = ARGV[6] .. 'cid:' .. original.cid
+  if original.uid then
+    -- As encodeURIComponent spells it (keys.ts): every byte but the unreserved ones as %XX.
+    local uid = string.gsub(original.uid, "[^%w%-_%.!~%*'%(%)]", function(c) return string.format('%%%02X', string.byte(c)) end)
+    cidKey = ARGV[6] .. 'uid:' .. uid .. ':cid:' .. original.cid
+  end
+  if redis.call('EXISTS', cidKey) == 1 then
+    redis.call('SET', cidKey, tombstone, 'KEEPTTL')
+  end
+end
+${NOW_MS}
+local id = redis.call('INCR', KEYS[2])
+local json = '{"id":' .. string.format('%d', id) .. ',"room":' .. ARGV[2] .. ',' .. ARGV[3] ..
+  ',"kind":"delete","target":' .. string.format('%d', target) .. ',"ts":' .. now .. '}'
+redis.call('LPUSH', KEYS[1], json)
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[4]) - 1)
+redis.call('PUBLISH', ARGV[5], json)
+return {1, json}
+`;
+
+/**
+ * refreshMembers: re-assert this process's entries in a room's member hash with a new expiry,
+ * and drop every entry (of any process) that expired: once per room per refresh, so a process
+ * that died drops out of the presence list, and joins and leaves stay one HSET or HDEL each.
+ *
+ * KEYS[1] member hash
+ * ARGV[1] now (ms)   ARGV[2] the new expiry (ms)   ARGV[3], ARGV[4], …: field, entry JSON pairs
+ */
+export const REFRESH_MEMBERS = `
+local nowMs = tonumber(ARGV[1])
+for i = 3, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[2] .. '\\t' .. ARGV[i + 1])
+end
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local expires = tonumber(string.match(all[i + 1], '^(%d+)\\t'))
+  if not expires or expires <= nowMs then
+    redis.call('HDEL', KEYS[1], all[i])
+  end
+end
+return 1
+`;
