@@ -4,7 +4,11 @@ import { Command, InvalidArgumentError } from 'commander';
 import type Redis from 'ioredis';
 import { loadConfig } from '../server/config';
 import { historyKey } from '../server/engine/redis/keys';
+import { Moderation } from '../server/chat/moderation';
+import { RedisBanList } from '../server/engine/redis/ban-list';
 import { RedisHistoryStore } from '../server/engine/redis/history-store';
+import { RedisRoomBus } from '../server/engine/redis/room-bus';
+import { MAX_BAN_SECONDS } from '../server/protocol/commands';
 import { validateRoom } from '../server/protocol/validate';
 import { connectCommandClient, connectSubscriber } from '../server/engine/redis/connect';
 import * as commands from './admin/commands';
@@ -81,7 +85,7 @@ async function confirm(question: string): Promise<boolean> {
 
 const program = new Command()
   .name('npm run history --')
-  .description('Inspect, follow, export, clear and audit chat room history in Redis (reads REDIS_URL and HISTORY_LIMIT), and mint development tokens (AUTH_SECRET).')
+  .description('Inspect, follow, export, clear and audit chat room history in Redis, delete messages, kick and ban (reads REDIS_URL and HISTORY_LIMIT), and mint development tokens (AUTH_SECRET).')
   .showHelpAfterError()
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 1));
 
@@ -161,6 +165,42 @@ program
       for (const f of findings) ctx.out(`${f.room}: ${f.problem}`);
       if (findings.length > 0) throw new Error(`${findings.length} finding${findings.length === 1 ? '' : 's'}.`);
       ctx.out(name ? `${name}: no findings.` : 'All rooms: no findings.');
+    }),
+  );
+
+/** The moderation the server uses, on the admin script's one connection (it only publishes). */
+const moderationOf = (ctx: commands.AdminContext) =>
+  new Moderation({ history: ctx.store, bans: new RedisBanList(ctx.redis), bus: new RedisRoomBus(ctx.redis, ctx.redis) });
+
+program
+  .command('delete')
+  .description('delete a message: a tombstone without its text, and a delete event every client catches up on')
+  .argument('<room>', 'room name', room)
+  .argument('<id>', 'the message id', integer)
+  .option('--json', 'print the delete event as JSON')
+  .action((name: string, id: number, opts: { json?: boolean }) =>
+    withRedis(async (ctx) => {
+      const { event, duplicate } = await moderationOf(ctx).delete(name, id, 'system');
+      if (opts.json) return ctx.out(event.json);
+      ctx.out(duplicate ? `Message ${id} of ${name} was already deleted (event ${event.id}).` : `Deleted message ${id} of ${name} (event ${event.id}).`);
+    }),
+  );
+
+program
+  .command('kick')
+  .description("end a user's connections to a room on every server process; --ban keeps them out")
+  .argument('<room>', 'room name', room)
+  .argument('<uid>', "the user's uid (a token's sub)")
+  .option('--ban <seconds>', `also ban them for this long (1 to ${MAX_BAN_SECONDS})`, integer)
+  .option('--name', 'UID is an anonymous name, not a uid')
+  .action((name: string, uid: string, opts: { ban?: number; name?: boolean }) =>
+    withRedis(async (ctx) => {
+      if (opts.ban !== undefined && (opts.ban < 1 || opts.ban > MAX_BAN_SECONDS)) {
+        throw new Error(`--ban must be from 1 to ${MAX_BAN_SECONDS} seconds.`);
+      }
+      const who = opts.name ? { user: uid } : { uid };
+      const { bannedUntil } = await moderationOf(ctx).kick(name, opts.ban === undefined ? { who } : { who, seconds: opts.ban });
+      ctx.out(`Kicked ${uid} from ${name}${bannedUntil ? `, banned until ${new Date(bannedUntil).toISOString()}` : ''}.`);
     }),
   );
 

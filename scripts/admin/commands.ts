@@ -56,11 +56,11 @@ export async function rooms(ctx: AdminContext, opts: { json?: boolean }): Promis
 /** `show ROOM`: history oldest first; `--limit` keeps the newest N, `--since` starts after an id. */
 export async function show(ctx: AdminContext, room: string, opts: { limit?: number; since?: number; json?: boolean }): Promise<void> {
   const slice = await ctx.store.since(room, opts.since === undefined ? {} : { since: opts.since });
-  let messages = slice.messages.map((m) => JSON.parse(m.json) as Message);
+  let messages = slice.messages.map((m) => JSON.parse(m.json) as StoredEntry & Message);
   if (opts.limit !== undefined) messages = messages.slice(-opts.limit);
   if (opts.json) return ctx.out(JSON.stringify(messages));
   if (messages.length === 0) return ctx.out(`No messages in ${room}${opts.since !== undefined ? ` after id ${opts.since}` : ''}.`);
-  ctx.out(table(['id', 'time', 'user', 'text'], messages.map((m) => [String(m.id), new Date(m.ts).toISOString(), m.user, oneLine(m.text)])));
+  ctx.out(table(['id', 'time', 'user', 'text'], messages.map((m) => [String(m.id), new Date(m.ts).toISOString(), m.user, shownText(m)])));
   if (slice.gap) ctx.out(`(${slice.missed ?? 'some'} older messages after id ${opts.since} are no longer retained)`);
 }
 
@@ -82,7 +82,7 @@ export async function tail(
   subscriber.on('message', (_channel: string, json: string) => {
     if (opts.json) return ctx.out(json);
     const m = JSON.parse(json) as Message;
-    ctx.out(`${m.id}  ${new Date(m.ts).toISOString()}  ${m.user}: ${m.text}`);
+    ctx.out(`${m.id}  ${new Date(m.ts).toISOString()}  ${m.user}: ${shownText(m)}`);
   });
   await subscriber.subscribe(messageChannel(room));
   ready(`Following ${room}; Ctrl-C to stop.`);
@@ -153,15 +153,14 @@ export async function audit(ctx: AdminContext, room?: string): Promise<Finding[]
     if (epoch === null) say('has no epoch');
     const ids: number[] = [];
     items.forEach((json, i) => {
-      let m: Partial<Message>;
+      let m: StoredEntry;
       try {
-        m = JSON.parse(json) as Partial<Message>;
+        m = JSON.parse(json) as StoredEntry;
       } catch {
         return say(`entry ${i} is not JSON`);
       }
-      if (!Number.isInteger(m.id) || typeof m.text !== 'string' || typeof m.user !== 'string' || typeof m.ts !== 'number') {
-        return say(`entry ${i} is not a message (id, user, text, ts)`);
-      }
+      const problem = entryProblem(m);
+      if (problem) return say(`entry ${i} ${problem}`);
       if (m.room !== name) say(`message ${m.id} belongs to room ${JSON.stringify(m.room)}`);
       if (!json.startsWith(`{"id":${m.id},`)) say(`message ${m.id} is not in canonical form (id first)`);
       ids.push(m.id!);
@@ -173,6 +172,29 @@ export async function audit(ctx: AdminContext, room?: string): Promise<Finding[]
     if (ids.length > 0 && (seq === null || seq < ids[0]!)) say(`counter ${seq ?? 'missing'} is behind the newest id ${ids[0]}`);
   }
   return findings;
+}
+
+/** What `show` and `tail` print for an entry: its text, or what a tombstone or delete event stands for. */
+function shownText(m: StoredEntry): string {
+  if (m.deleted === true) return '(message deleted)';
+  if (m.kind === 'delete') return `(deleted message ${String(m.target)})`;
+  return oneLine(m.text ?? '');
+}
+
+/** An entry of a room's list: a message, a tombstone (`deleted`, no text) or a delete event (`kind`, `target`). */
+type StoredEntry = Partial<Message> & { deleted?: unknown; kind?: unknown; target?: unknown };
+
+/** What is wrong with an entry's fields, or undefined when it is one of the three shapes. */
+function entryProblem(m: StoredEntry): string | undefined {
+  if (!Number.isInteger(m.id) || typeof m.user !== 'string' || typeof m.ts !== 'number') return 'is not a message (id, user, ts)';
+  if (m.deleted !== undefined) {
+    return m.deleted === true && m.text === undefined ? undefined : 'is a tombstone that still holds text, or is malformed';
+  }
+  if (m.kind !== undefined) {
+    const valid = m.kind === 'delete' && Number.isInteger(m.target) && (m.target as number) < m.id! && m.text === undefined;
+    return valid ? undefined : 'is a malformed delete event (kind "delete", a target before it, no text)';
+  }
+  return typeof m.text === 'string' ? undefined : 'is not a message (id, user, text, ts)';
 }
 
 /** Rooms from chat:rooms; with `scan`, also any room that has keys but is missing from it. */
