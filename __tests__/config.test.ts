@@ -10,6 +10,7 @@ describe('loadConfig(env)', () => {
       engine: 'auto',
       memorySnapshotPath: 'data/memory.json',
       historyLimit: 100,
+      historyTtlSec: 2592000,
       maxMessageLength: 2000,
       maxFrameBytes: 65536,
       allowedOrigins: [],
@@ -17,7 +18,12 @@ describe('loadConfig(env)', () => {
       maxBufferedBytes: 1048576,
       pingIntervalMs: 25000,
       logLevel: 'info',
-      trustProxy: false,
+      trustProxy: 0,
+      workers: 1,
+      maxConnectionsPerIp: 100,
+      maxConnections: 50000,
+      publicUrl: '',
+      metricsToken: '',
       auth: { key: null, anonymous: 'write', apiKeys: [] },
     });
   });
@@ -28,12 +34,14 @@ describe('loadConfig(env)', () => {
       REDIS_URL: 'redis://10.0.0.1:6380/2',
       ALLOWED_ORIGINS: 'https://a.example, https://b.example/',
       RATE_LIMIT: '0',
+      HISTORY_TTL: '0',
     });
     expect(config).toMatchObject({
       port: 0,
       redisUrlFromEnv: true,
       allowedOrigins: ['https://a.example', 'https://b.example'],
       rateLimit: 0,
+      historyTtlSec: 0,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -42,6 +50,8 @@ describe('loadConfig(env)', () => {
     ['PORT', '70000', 'PORT must be an integer between 0 and 65535'],
     ['HISTORY_LIMIT', 'ten', 'HISTORY_LIMIT must be an integer between 1 and 10000'],
     ['HISTORY_LIMIT', '0', 'HISTORY_LIMIT must be an integer between 1 and 10000'],
+    ['HISTORY_TTL', '-1', 'HISTORY_TTL must be an integer between 0 and 315360000'],
+    ['HISTORY_TTL', '315360001', 'HISTORY_TTL must be an integer between 0 and 315360000'],
     ['REDIS_URL', 'localhost:6379', 'REDIS_URL must be a redis:// or rediss:// URL'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of'],
   ])('rejects %s=%s with a sentence naming the key', (key, value, message) => {

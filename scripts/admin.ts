@@ -67,7 +67,9 @@ async function withRedis(fn: (ctx: commands.AdminContext) => Promise<void>): Pro
     fail(`cannot reach Redis at ${config.redisUrl} (${why}); is it running, and is REDIS_URL right?`);
   }
   try {
-    await fn({ redis, store: new RedisHistoryStore(redis, config.historyLimit), historyLimit: config.historyLimit, out });
+    // With HISTORY_TTL, so that a delete from here gives the room the same expiry as the server's.
+    const store = new RedisHistoryStore(redis, config.historyLimit, undefined, config.historyTtlSec);
+    await fn({ redis, store, historyLimit: config.historyLimit, out });
   } catch (err) {
     redis.disconnect();
     fail((err as Error).message);
@@ -85,15 +87,16 @@ async function confirm(question: string): Promise<boolean> {
 
 const program = new Command()
   .name('npm run history --')
-  .description('Inspect, follow, export, clear and audit chat room history in Redis, delete messages, kick and ban (reads REDIS_URL and HISTORY_LIMIT), and mint development tokens (AUTH_SECRET).')
+  .description('Inspect, follow, export, clear and audit chat room history in Redis, delete messages, kick and ban (reads REDIS_URL, HISTORY_LIMIT and HISTORY_TTL), and mint development tokens (AUTH_SECRET).')
   .showHelpAfterError()
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 1));
 
 program
   .command('rooms')
-  .description('list rooms with their retained count, last id and last activity')
+  .description(`list the most recently active rooms (${commands.ROOMS_SHOWN} unless --limit) with their retained count, last id and last activity; reads only those`)
+  .option('--limit <n>', `the N most recently active rooms (1 to ${commands.MAX_ROOMS_SHOWN})`, integer)
   .option('--json', 'one JSON array of {"room","count","lastId","lastActivity"}')
-  .action((opts: { json?: boolean }) => withRedis((ctx) => commands.rooms(ctx, opts)));
+  .action((opts: { json?: boolean; limit?: number }) => withRedis((ctx) => commands.rooms(ctx, opts)));
 
 program
   .command('show')
@@ -151,13 +154,13 @@ program
 
 program
   .command('stats')
-  .description('rooms, messages retained, memory used by the history keys')
+  .description('rooms, messages retained, memory used by the history keys; walks every key in Redis (SCAN), so it takes longer the bigger the database')
   .option('--json', 'one JSON object')
   .action((opts: { json?: boolean }) => withRedis((ctx) => commands.stats(ctx, opts)));
 
 program
   .command('audit')
-  .description("check each room's list: ids contiguous and descending, length, counter, epoch; exit 1 on any finding")
+  .description("check each room's list: ids contiguous and descending, length, counter, epoch; exit 1 on any finding. Without ROOM it walks every key in Redis (SCAN), so it takes longer the bigger the database")
   .argument('[room]', 'only this room', room)
   .action((name: string | undefined) =>
     withRedis(async (ctx) => {

@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import Router from '@koa/router';
 import Koa from 'koa';
 import websockify from 'koa-websocket';
@@ -8,9 +9,12 @@ import { KeyedRateLimiter } from './chat/rate-limit';
 import { MessageSender } from './chat/send-message';
 import type { Config } from './config';
 import type { Engine } from './engine/engine';
+import { ConnectionLimits } from './http/connection-limits';
 import { crossSiteGuard } from './http/cross-site';
 import { errorResponses } from './http/error-responses';
+import { bindsLoopback } from './http/origin';
 import { loggableUrl, requestLog } from './http/request-log';
+import { responseGuards } from './http/response-guards';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import type { RoomHub } from './rooms/hub';
@@ -18,6 +22,7 @@ import { apiRoutes } from './routes/api';
 import { healthRoutes } from './routes/health';
 import { pageRoutes } from './routes/pages';
 import { mountTransports, type MountedTransport, type TransportName } from './transports/index';
+import { verifyHandshake } from './transports/handshake';
 import { closeUnmatched } from './transports/websocket';
 
 /** Everything the app is wired from; made by `startServer` (or a test). */
@@ -30,6 +35,8 @@ export interface AppServices {
 }
 
 export type ChatApp = websockify.App & {
+  /** Listens on `host:port` with the request timeouts and the WebSocket server attached (koa-websocket's `listen`, with options it cannot pass). */
+  listenOn(port: number, host: string): Server;
   /** The mounted transports, by name: their connection counts. */
   readonly transports: Readonly<Record<TransportName, MountedTransport>>;
   /** Ends every connection of every transport (WebSockets with 1001) and stops their timers. */
@@ -44,29 +51,40 @@ type WsMiddleware = websockify.Middleware<Koa.DefaultState, Koa.DefaultContext>;
  */
 export function createApp(services: AppServices): ChatApp {
   const { config, logger, metrics, engine } = services;
-  const app = websockify(new Koa(), {
+  const origins = { allowedOrigins: config.allowedOrigins, publicUrl: config.publicUrl };
+  const loopbackHostsOnly = bindsLoopback(config.host) && config.publicUrl === '';
+  const limits = new ConnectionLimits(config.maxConnectionsPerIp, config.maxConnections);
+  const wsOptions = {
     maxPayload: config.maxFrameBytes,
     perMessageDeflate: false,
     // Only the protocol we speak; a `bearer.TOKEN` offered beside it is read, never echoed.
     handleProtocols: (protocols: Set<string>) => (protocols.has('chat') ? 'chat' : false),
-  });
-  app.proxy = config.trustProxy;
+    verifyClient: verifyHandshake({ origins, limits, trustProxyHops: config.trustProxy, loopbackHostsOnly }),
+  };
+  const app = websockify(new Koa(), wsOptions);
+  // TRUST_PROXY proxies in front: ctx.ip is that many hops from the right of X-Forwarded-For.
+  app.proxy = config.trustProxy > 0;
+  app.maxIpsCount = config.trustProxy;
   app.use(requestLog(logger));
   app.use(errorResponses);
-  app.use(crossSiteGuard(config.allowedOrigins));
+  app.use(responseGuards({ loopbackHostsOnly }));
+  app.use(crossSiteGuard(origins));
   app.ws.use(async (ctx, next) => {
     logger.debug({ module: 'chat:ws', url: loggableUrl(ctx.url) }, 'websocket');
     await next();
   });
-  app.on('error', (err: unknown, ctx?: Koa.Context) =>
-    logger.error({ err, url: ctx && loggableUrl(ctx.url) }, 'request failed'),
-  );
+  app.on('error', (err: unknown, ctx?: Koa.Context) => {
+    const url = ctx && loggableUrl(ctx.url);
+    // A client that left in the middle of a streamed answer (an SSE stream it closed) is normal.
+    if (clientWentAway(err)) return logger.debug({ url, code: (err as { code?: string }).code }, 'client went away');
+    logger.error({ err, url }, 'request failed');
+  });
 
   const http = new Router();
   const ws = new Router();
   const access = new Access(config.auth);
   const admission = new Admission(access, engine.bans);
-  http.use(healthRoutes(engine, metrics).routes());
+  http.use(healthRoutes(engine, metrics, config.metricsToken).routes());
   http.use(
     pageRoutes({ history: engine.history, presence: engine.presence, access, maxMessageLength: config.maxMessageLength }).routes(),
   );
@@ -78,7 +96,7 @@ export function createApp(services: AppServices): ChatApp {
   const sender = new MessageSender({ history: engine.history, admission, maxMessageLength: config.maxMessageLength, metrics });
   const transports = mountTransports(
     { http, ws },
-    { config, hub: services.hub, admission, moderation, history: engine.history, sender, limiter, metrics, logger },
+    { config, hub: services.hub, admission, moderation, history: engine.history, sender, limiter, limits, metrics, logger },
   );
   app.use(http.routes()).use(http.allowedMethods());
   app.ws.use(ws.routes() as unknown as WsMiddleware);
@@ -86,9 +104,25 @@ export function createApp(services: AppServices): ChatApp {
 
   return Object.assign(app, {
     transports,
+    listenOn(port: number, host: string): Server {
+      // Slow or silent clients cannot hold the server: headers within 10 s, a whole request within
+      // 30 s, checked every second (Node checks every 30 s by default, so a trickle lived ~40 s).
+      const server = createServer(
+        { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1000 },
+        app.callback(),
+      );
+      app.ws.listen({ ...wsOptions, server } as Parameters<typeof app.ws.listen>[0]);
+      return server.listen(port, host);
+    },
     async closeTransports() {
       limiter.close();
       await Promise.all(Object.values(transports).map((transport) => transport.close()));
     },
   });
+}
+
+const CLIENT_GONE = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+function clientWentAway(err: unknown): boolean {
+  return CLIENT_GONE.has((err as { code?: string }).code ?? '');
 }

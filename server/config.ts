@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { loadAuthConfig, type AuthConfig } from './auth/auth-config';
 import type { EngineSetting } from './engine/choose-engine';
@@ -14,6 +15,8 @@ export interface Config {
   /** Where the memory engine keeps its snapshot between runs; empty: nowhere. */
   readonly memorySnapshotPath: string;
   readonly historyLimit: number;
+  /** HISTORY_TTL: seconds after its last stored message that every key of a room expires; 0 keeps rooms forever. */
+  readonly historyTtlSec: number;
   readonly maxMessageLength: number;
   readonly maxFrameBytes: number;
   /** Origins allowed to open a WebSocket; empty means "the server's own origin". */
@@ -23,8 +26,18 @@ export interface Config {
   readonly maxBufferedBytes: number;
   readonly pingIntervalMs: number;
   readonly logLevel: LogLevel;
-  /** Behind a reverse proxy: take client addresses from X-Forwarded-For. */
-  readonly trustProxy: boolean;
+  /** Server processes `npm start` runs on one port (`WORKERS`; `auto`: one per core). */
+  readonly workers: number;
+  /** How many proxies stand in front: the client address is that many hops from the right of X-Forwarded-For (0: the socket's). */
+  readonly trustProxy: number;
+  /** Long-lived connections one client address may hold in this process (0: no limit). */
+  readonly maxConnectionsPerIp: number;
+  /** Long-lived connections this process holds in all (0: no limit). */
+  readonly maxConnections: number;
+  /** The origin users reach, e.g. https://chat.example.com; empty: the request's own scheme and Host. */
+  readonly publicUrl: string;
+  /** When set, /metrics needs `Authorization: Bearer METRICS_TOKEN`; unset, it answers loopback clients only. */
+  readonly metricsToken: string;
   /** Identity: the token key, the claims checked, and what anonymous visitors may do. */
   readonly auth: AuthConfig;
 }
@@ -39,6 +52,7 @@ export const DEFAULTS = Object.freeze({
   ENGINE: 'auto' as EngineSetting,
   MEMORY_SNAPSHOT_PATH: 'data/memory.json',
   HISTORY_LIMIT: 100,
+  HISTORY_TTL: 2592000,
   MAX_MESSAGE_LENGTH: 2000,
   MAX_FRAME_BYTES: 65536,
   ALLOWED_ORIGINS: '',
@@ -46,7 +60,12 @@ export const DEFAULTS = Object.freeze({
   MAX_BUFFERED_BYTES: 1048576,
   PING_INTERVAL_MS: 25000,
   LOG_LEVEL: 'info' as LogLevel,
-  TRUST_PROXY: '0',
+  TRUST_PROXY: 0,
+  WORKERS: '1',
+  MAX_CONNECTIONS_PER_IP: 100,
+  MAX_CONNECTIONS: 50000,
+  PUBLIC_URL: '',
+  METRICS_TOKEN: '',
 });
 
 const integer = (key: string, min: number, max: number) =>
@@ -67,6 +86,7 @@ const schema = z.object({
   ENGINE: z.enum(['auto', 'redis', 'memory'], { message: 'ENGINE must be auto, redis or memory' }),
   MEMORY_SNAPSHOT_PATH: z.string(),
   HISTORY_LIMIT: integer('HISTORY_LIMIT', 1, 10000),
+  HISTORY_TTL: integer('HISTORY_TTL', 0, 315_360_000),
   MAX_MESSAGE_LENGTH: integer('MAX_MESSAGE_LENGTH', 1, 1_000_000),
   MAX_FRAME_BYTES: integer('MAX_FRAME_BYTES', 1024, 16 * 1024 * 1024),
   ALLOWED_ORIGINS: z.string(),
@@ -76,7 +96,20 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
   }),
-  TRUST_PROXY: z.enum(['0', '1'], { message: 'TRUST_PROXY must be 0 or 1' }),
+  TRUST_PROXY: integer('TRUST_PROXY', 0, 10),
+  WORKERS: z
+    .string()
+    .trim()
+    .regex(/^(auto|\d{1,3})$/, 'WORKERS must be a number of processes from 1 to 256, or auto (one per core)')
+    .transform((v) => (v === 'auto' ? availableParallelism() : Number(v)))
+    .refine((n) => n >= 1 && n <= 256, 'WORKERS must be a number of processes from 1 to 256, or auto (one per core)'),
+  MAX_CONNECTIONS_PER_IP: integer('MAX_CONNECTIONS_PER_IP', 0, 10_000_000),
+  MAX_CONNECTIONS: integer('MAX_CONNECTIONS', 0, 10_000_000),
+  PUBLIC_URL: z
+    .string()
+    .trim()
+    .regex(/^(https?:\/\/[^/\s?#]+\/?)?$/, 'PUBLIC_URL must be the origin users reach, such as https://chat.example.com'),
+  METRICS_TOKEN: z.string(),
 });
 
 /**
@@ -113,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     engine: c.ENGINE,
     memorySnapshotPath: env.MEMORY_SNAPSHOT_PATH === '' ? '' : c.MEMORY_SNAPSHOT_PATH,
     historyLimit: c.HISTORY_LIMIT,
+    historyTtlSec: c.HISTORY_TTL,
     maxMessageLength: c.MAX_MESSAGE_LENGTH,
     maxFrameBytes: c.MAX_FRAME_BYTES,
     allowedOrigins: Object.freeze(allowedOrigins),
@@ -120,7 +154,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBufferedBytes: c.MAX_BUFFERED_BYTES,
     pingIntervalMs: c.PING_INTERVAL_MS,
     logLevel: c.LOG_LEVEL,
-    trustProxy: c.TRUST_PROXY === '1',
+    trustProxy: c.TRUST_PROXY,
+    workers: c.WORKERS,
+    maxConnectionsPerIp: c.MAX_CONNECTIONS_PER_IP,
+    maxConnections: c.MAX_CONNECTIONS,
+    publicUrl: c.PUBLIC_URL.replace(/\/+$/, ''),
+    metricsToken: c.METRICS_TOKEN,
     auth: loadAuthConfig(env),
   });
 }

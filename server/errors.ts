@@ -3,6 +3,7 @@ export type ErrorCode =
   | 'bad_request'
   | 'too_long'
   | 'rate_limited'
+  | 'too_many_connections'
   | 'unavailable'
   | 'not_found'
   | 'unauthorized'
@@ -15,6 +16,7 @@ const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
   too_long: 413,
   rate_limited: 429,
+  too_many_connections: 429,
   unavailable: 503,
   not_found: 404,
   unauthorized: 401,

@@ -1,32 +1,60 @@
 import 'dotenv/config';
+import cluster from 'node:cluster';
+import { runPrimary, reportToPrimary } from './cluster';
 import { loadConfig, type Config } from './config';
 import { settleEngine, type SettledEngine } from './engine/settle-engine';
 import { createLogger } from './logger';
 import { startServer } from './server';
 
-/** `npm start`: read the configuration, settle the engine, serve, and shut down cleanly. */
+/**
+ * `npm start`: read the configuration, settle the engine, then serve — in this process, or with
+ * `WORKERS` over 1 in that many worker processes on one port — and shut down cleanly.
+ */
 async function main(): Promise<void> {
   let config: Config;
-  let settled: SettledEngine;
   try {
     config = loadConfig();
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  if (cluster.isWorker) return serve(config, undefined);
+  let settled: SettledEngine;
+  try {
     settled = await settleEngine(config);
   } catch (err) {
     return fail((err as Error).message);
   }
-  config = settled.config;
   const logger = createLogger(config.logLevel);
   const { localRedis } = settled;
   if (localRedis) logger.info({ url: localRedis.url, dir: localRedis.dir }, 'started a local redis-server; it stops with the chat server');
+  if (config.workers === 1) return serve(settled.config, settled);
 
+  runPrimary({
+    workers: config.workers,
+    // Workers run on the engine the primary settled, never settling again (nor starting a Redis).
+    env: { ENGINE: 'redis', REDIS_URL: settled.config.redisUrl },
+    logger,
+    onReady: (url) =>
+      process.stdout.write(`Chat server listening on ${url} · engine: ${settled.description} · ${config.workers} workers\n`),
+    onStopped: (code) => {
+      void (localRedis?.stop() ?? Promise.resolve()).then(() => process.exit(code));
+    },
+  });
+}
+
+/** One server process: alone (`settled` given) or as a worker of the primary. */
+async function serve(config: Config, settled: SettledEngine | undefined): Promise<void> {
+  const logger = createLogger(config.logLevel);
   let server;
   try {
     server = await startServer(config, logger);
   } catch (err) {
-    await localRedis?.stop();
+    await settled?.localRedis?.stop();
+    if (cluster.isWorker) reportToPrimary({ type: 'failed', message: (err as Error).message });
     return fail((err as Error).message);
   }
-  process.stdout.write(`Chat server listening on ${server.url} · engine: ${settled.description}\n`);
+  if (settled) process.stdout.write(`Chat server listening on ${server.url} · engine: ${settled.description}\n`);
+  else reportToPrimary({ type: 'listening', url: server.url });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -44,7 +72,7 @@ async function main(): Promise<void> {
       process.stderr.write(`chat server: ${(err as Error).message}\n`);
       code = 1;
     }
-    await localRedis?.stop();
+    await settled?.localRedis?.stop();
     process.exit(code);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

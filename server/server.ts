@@ -46,11 +46,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     config.engine === 'memory'
       ? createMemoryEngine({
           historyLimit: config.historyLimit,
+          historyTtlSec: config.historyTtlSec,
           processId,
           onError,
           ...(config.memorySnapshotPath !== '' && { snapshotPath: config.memorySnapshotPath }),
         })
-      : await connectRedisEngine({ url: config.redisUrl, historyLimit: config.historyLimit, processId, onError });
+      : await connectRedisEngine({ url: config.redisUrl, historyLimit: config.historyLimit, historyTtlSec: config.historyTtlSec, processId, onError });
   const presence = new PresenceAnnouncer({ store: engine.presence, log: logger.child({ module: 'chat:presence' }) });
   const hub = new RoomHub({
     history: engine.history,
@@ -61,7 +62,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   });
   const app = createApp({ config, logger, engine, hub, metrics });
 
-  const http = app.listen(config.port, config.host);
+  const http = app.listenOn(config.port, config.host);
   await once(http, 'listening');
   const { port } = http.address() as AddressInfo;
   const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -12,10 +12,17 @@ import { describeModerationBehaviour } from './moderation-behaviour';
 export interface EngineUnderTest {
   readonly engine: Engine;
   dispose(): Promise<void>;
+  /** Lets `ms` pass for the engine's expiry: Redis waits on the real clock, memory moves its own. */
+  elapse(ms: number): Promise<void>;
+  /** How much the engine holds for rooms: Redis the number of keys (DBSIZE), memory the rooms it holds. */
+  footprint(): Promise<number>;
 }
 
-/** Makes a fresh, empty engine that keeps `historyLimit` messages per room. */
-export type MakeEngine = (options: { historyLimit: number }) => Promise<EngineUnderTest>;
+/**
+ * Makes a fresh, empty engine that keeps `historyLimit` messages per room, each room for
+ * `historyTtlSec` after its last stored message (default 0: forever).
+ */
+export type MakeEngine = (options: { historyLimit: number; historyTtlSec?: number }) => Promise<EngineUnderTest>;
 
 const tick = (ms = 3) => new Promise((r) => setTimeout(r, ms));
 
@@ -109,12 +116,35 @@ export function describeEngineBehaviour(name: string, make: MakeEngine): void {
   });
 
   describe(`${name}: HistoryStore#since(room, cursor)`, () => {
-    it('gives a never-used room an epoch that stays, last 0 and no gap (v1: a read creates it)', async () => {
-      const slice = await engine.history.since('empty');
-      expect(slice).toEqual({ room: 'empty', epoch: slice.epoch, last: 0, messages: [], gap: false, missed: null });
-      expect(slice.epoch).toMatch(/^[A-Za-z0-9_-]{11}$/);
-      expect((await engine.history.since('empty')).epoch).toBe(slice.epoch);
-      expect((await engine.history.append('empty', { user: 'u', text: 'x' })).epoch).toBe(slice.epoch);
+    it('answers a never-used room with epoch "", last 0 and no gap, and writes nothing (v2: reads never write)', async () => {
+      const before = await under.footprint();
+      const empty = { room: 'empty', epoch: '', last: 0, messages: [], gap: false, missed: null };
+      expect(await engine.history.since('empty')).toEqual(empty);
+      expect(await engine.history.since('empty', { since: 0 })).toEqual(empty);
+      expect(await engine.history.since('empty', { since: 5, epoch: '' })).toEqual(empty);
+      expect(await engine.history.rooms()).toEqual([]);
+      expect(await under.footprint()).toBe(before);
+      const first = await engine.history.append('empty', { user: 'u', text: 'x' });
+      expect(first.epoch).toMatch(/^[A-Za-z0-9_-]{11}$/);
+      expect((await engine.history.since('empty')).epoch).toBe(first.epoch);
+    });
+
+    it('trusts a cursor with an empty epoch as it is: a client that watched an empty room gets no false gap', async () => {
+      const watched = await engine.history.since('r');
+      await fill('r', 3);
+      const caughtUp = await engine.history.since('r', { since: watched.last, epoch: watched.epoch });
+      expect(caughtUp).toMatchObject({ last: 3, gap: false, missed: null });
+      expect(caughtUp.epoch).not.toBe('');
+      expect(ids(caughtUp)).toEqual([1, 2, 3]);
+      expect(ids(await engine.history.since('r', { since: 2, epoch: '' }))).toEqual([3]);
+      expect(await engine.history.since('r', { since: 9, epoch: '' })).toMatchObject({ messages: [], gap: false });
+    });
+
+    it('still reports trimmed messages to a cursor with an empty epoch', async () => {
+      await fill('r', 150);
+      const slice = await engine.history.since('r', { since: 20, epoch: '' });
+      expect(slice).toMatchObject({ gap: true, missed: 30 });
+      expect(ids(slice)).toEqual(range(51, 150));
     });
 
     it('returns exactly the messages after since, oldest first', async () => {
@@ -176,6 +206,70 @@ export function describeEngineBehaviour(name: string, make: MakeEngine): void {
     it('trusts since without an epoch as it is', async () => {
       await fill('r', 5);
       expect(ids(await engine.history.since('r', { since: 4 }))).toEqual([5]);
+    });
+  });
+
+  describe(`${name}: HistoryStore#delete(room, id, by) in a room that does not exist`, () => {
+    it('throws not_found and writes nothing', async () => {
+      const before = await under.footprint();
+      await expect(engine.history.delete('nowhere', 1, { user: 'mod' })).rejects.toMatchObject({ code: 'not_found' });
+      expect(await under.footprint()).toBe(before);
+      expect(await engine.history.rooms()).toEqual([]);
+    });
+  });
+
+  describe(`${name}: HISTORY_TTL (historyTtlSec)`, () => {
+    it('forgets a room historyTtlSec after its last stored message (an append or a delete; reads do not count)', async () => {
+      const short = await make({ historyLimit: 100, historyTtlSec: 1 });
+      extra.push(short);
+      const history = short.engine.history;
+      const first = await history.append('idle', { user: 'u', text: 'x', cid: 'c' });
+      await history.append('sent', { user: 'u', text: 'x' });
+      await history.append('deleted', { user: 'u', text: 'x' });
+      await short.elapse(700);
+      expect((await history.since('idle')).last).toBe(1);
+      await history.append('sent', { user: 'u', text: 'y' });
+      await history.delete('deleted', 1, { user: 'mod' });
+      await short.elapse(700);
+
+      expect((await history.rooms()).map((r) => r.room).sort()).toEqual(['deleted', 'sent']);
+      expect((await history.since('sent')).last).toBe(2);
+      // A client coming back sees the reset: epoch "" until the next message, and a gap.
+      const away = { since: 1, epoch: first.epoch };
+      expect(await history.since('idle', away)).toEqual({ room: 'idle', epoch: '', last: 0, messages: [], gap: true, missed: null });
+      const next = await history.append('idle', { user: 'u', text: 'x', cid: 'c' });
+      expect(next).toMatchObject({ duplicate: false, message: { id: 1 } });
+      expect(next.epoch).toMatch(/^[A-Za-z0-9_-]{11}$/);
+      expect(next.epoch).not.toBe(first.epoch);
+      const back = await history.since('idle', away);
+      expect(back).toMatchObject({ epoch: next.epoch, last: 1, gap: true, missed: null });
+      expect(back.messages).toEqual([next.message]);
+    });
+
+    it('keeps rooms forever with 0', async () => {
+      const forever = await make({ historyLimit: 100, historyTtlSec: 0 });
+      extra.push(forever);
+      await forever.engine.history.append('kept', { user: 'u', text: 'x' });
+      await forever.elapse(1500);
+      expect((await forever.engine.history.rooms()).map((r) => r.room)).toEqual(['kept']);
+      expect((await forever.engine.history.since('kept')).last).toBe(1);
+    });
+  });
+
+  describe(`${name}: HistoryStore#rooms(limit)`, () => {
+    it('lists only the limit most recently active rooms, 50 by default', async () => {
+      for (let i = 0; i < 53; i++) {
+        await engine.history.append(`room-${i}`, { user: 'u', text: 'x' });
+        await tick(2);
+      }
+      expect((await engine.history.rooms(3)).map((r) => r.room)).toEqual(['room-52', 'room-51', 'room-50']);
+      const listed = (await engine.history.rooms()).map((r) => r.room);
+      expect(listed).toEqual(range(3, 52).reverse().map((i) => `room-${i}`));
+      expect(await engine.history.rooms(1000)).toHaveLength(53);
+    });
+
+    it.each([0, -1, 1.5])('refuses a limit of %s with a TypeError', async (limit) => {
+      await expect(engine.history.rooms(limit)).rejects.toThrow(new TypeError('limit must be a positive integer'));
     });
   });
 

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { EchoHandler } from '../../server/handlers/echo-handler';
-import { WebSocketHandler } from '../../server/handlers/websocket-handler';
+import { WebSocketHandler, closeReason } from '../../server/handlers/websocket-handler';
 import { WebSocketClosedError } from '../../server/errors';
 import { serveHandlers, type HandlerApp } from '../helpers/handler-app';
 import { closeClients, TestClient } from '../helpers/ws-client';
@@ -188,5 +188,15 @@ describe('SocketRegistry heartbeat', () => {
       await closeClients();
       await beating.close();
     }
+  });
+});
+
+describe('closeReason(reason)', () => {
+  it('keeps a reason within the 123 bytes a close frame allows, cut on a character boundary', () => {
+    expect(closeReason('short')).toBe('short');
+    const long = closeReason('हिन्दी '.repeat(30));
+    expect(Buffer.byteLength(long)).toBeLessThanOrEqual(123);
+    expect(long.endsWith('…')).toBe(true);
+    expect(long).not.toContain('\uFFFD');
   });
 });

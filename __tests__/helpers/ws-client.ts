@@ -107,6 +107,36 @@ export class TestClient {
   }
 }
 
+/**
+ * Opens a WebSocket that the server should refuse in the handshake, and resolves with the HTTP
+ * status and JSON body it answered instead of 101 (rejects if it upgraded).
+ */
+export function refusedUpgrade(url: string, options: WebSocket.ClientOptions = {}): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, options);
+    socket.on('open', () => {
+      socket.terminate();
+      reject(new Error('the server upgraded the connection'));
+    });
+    socket.on('error', () => undefined);
+    socket.on('unexpected-response', (_req, res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => {
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // not JSON
+        }
+        resolve({ status: res.statusCode ?? 0, body });
+        socket.terminate();
+      });
+    });
+  });
+}
+
 export async function closeClients(): Promise<void> {
   await Promise.all([...open].map((c) => c.close()));
 }

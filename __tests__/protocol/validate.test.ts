@@ -66,3 +66,29 @@ describe('parseCursor(since, epoch)', () => {
   });
   it('rejects a malformed epoch', () => expect(codeOf(() => parseCursor('1', 'a b'))).toBe('bad_request'));
 });
+
+describe('validateRoom(room), amended in v2', () => {
+  it.each(['हिन्दी', 'தமிழ்', 'café', 'cafe\u0301'])('accepts %s, which needs combining marks', (room) => {
+    expect(validateRoom(room)).toBe(room.normalize('NFC'));
+  });
+
+  it('makes café typed either way one room', () => {
+    expect(validateRoom('cafe\u0301')).toBe(validateRoom('caf\u00e9'));
+  });
+});
+
+describe('validateUser(user), amended in v2', () => {
+  it.each([
+    ['a right-to-left override', 'li\u202Eve'],
+    ['a left-to-right isolate', '\u2066admin\u2069'],
+    ['a zero-width space', 'ad\u200Bmin'],
+    ['a right-to-left mark', 'admin\u200F'],
+    ['a leading byte-order mark, which trimming would hide', '\uFEFFadmin'],
+  ])('refuses %s with bad_request', (_, name) => {
+    expect(codeOf(() => validateUser(name))).toBe('bad_request');
+  });
+
+  it('normalizes to NFC', () => {
+    expect(validateUser('Rene\u0301')).toBe('René');
+  });
+});

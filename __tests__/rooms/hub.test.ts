@@ -63,13 +63,17 @@ describe('RoomHub#join(room, member, cursor)', () => {
 describe('RoomHub#join(room, member, cursor) on a room new to this process', () => {
   it('gives a message published while the first history was read the room’s epoch', async () => {
     const other = new RedisHistoryStore(client, 5);
+    let stored: { epoch: string } | undefined;
     // The message is stored after the history was read, before the join returns: it reaches the
-    // member live, and its epoch must be the room's, not unknown (SSE ids and poll answers carry it).
+    // member live, and its epoch must be the room's — the one its first message created, as the
+    // room was empty (epoch "") when it was read (SSE ids and poll answers carry it).
     const racing = new (class extends RedisHistoryStore {
       override async since(...args: Parameters<RedisHistoryStore['since']>) {
         const slice = await super.since(...args);
-        await other.append(args[0], { user: 'u', text: 'raced' });
-        await new Promise((r) => setTimeout(r, 50));
+        if (!stored) {
+          stored = await other.append(args[0], { user: 'u', text: 'raced' });
+          await new Promise((r) => setTimeout(r, 50));
+        }
         return slice;
       }
     })(client, 5);
@@ -77,9 +81,11 @@ describe('RoomHub#join(room, member, cursor) on a room new to this process', () 
     const member = new RoomRecorder();
     try {
       const slice = await racingHub.join('fresh', member, {});
+      expect(slice.epoch).toBe('');
       await until(() => member.ids.length === 1);
       expect(member.ids).toEqual([1]);
-      expect(member.epochs).toEqual([slice.epoch]);
+      expect(member.epochs).toEqual([stored!.epoch]);
+      expect(stored!.epoch).not.toBe('');
     } finally {
       racingHub.close();
     }

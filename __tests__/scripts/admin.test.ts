@@ -54,6 +54,30 @@ describe('history rooms', () => {
   it('says so when there are no rooms', async () => {
     expect((await runAdmin(['rooms'], env)).stdout.trim()).toBe('No rooms have history.');
   });
+
+  it('prints at most --limit rooms (default 50), the most recently active first, and says there may be more', async () => {
+    for (let i = 0; i < 55; i++) {
+      await server.history.append(`r-${i}`, { user: 'u', text: 'x' });
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const three = await runAdmin(['rooms', '--limit', '3', '--json'], env);
+    expect((JSON.parse(three.stdout) as Array<{ room: string }>).map((r) => r.room)).toEqual(['r-54', 'r-53', 'r-52']);
+    const table = await runAdmin(['rooms', '--limit', '2'], env);
+    expect(table.stdout.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^room\s+messages/),
+      expect.stringMatching(/^-+/),
+      expect.stringMatching(/^r-54\s+1\s+1\s+\d{4}-/),
+      expect.stringMatching(/^r-53\s+/),
+      '(the 2 most recently active rooms; --limit N shows up to 1000)',
+    ]);
+    expect(JSON.parse((await runAdmin(['rooms', '--json'], env)).stdout)).toHaveLength(50);
+  });
+
+  it.each([['0'], ['1001'], ['ten']])('refuses --limit %s with exit 1', async (limit) => {
+    const run = await runAdmin(['rooms', '--limit', limit], env);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/--limit/);
+  });
 });
 
 describe('history show ROOM', () => {
@@ -68,6 +92,12 @@ describe('history show ROOM', () => {
     const table = await runAdmin(['show', 'r', '--limit', '1'], env);
     expect(table.stdout).toMatch(/^id\s+time\s+user\s+text\n/);
     expect(table.stdout).toMatch(/10\s+\d{4}-.*\s+u\s+m10/);
+  });
+
+  it('creates no key for a room that never stored a message', async () => {
+    const run = await runAdmin(['show', 'never', '--json'], env);
+    expect([run.code, run.stdout.trim()]).toEqual([0, '[]']);
+    expect(await raw.keys('chat:{never}*')).toEqual([]);
   });
 
   it('rejects a bad room name with exit 1', async () => {
@@ -189,6 +219,11 @@ describe('history audit [ROOM]', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(finding);
     expect(run.stderr).toMatch(/history: \d+ findings?\./);
+  });
+
+  it('finds an epoch that a read before v2 left behind, with no history or counter', async () => {
+    await raw.set(epochKey('v1-read'), 'abcdefghijk');
+    expect((await runAdmin(['audit'], env)).stdout).toContain('v1-read: has an epoch but no history or counter');
   });
 
   it('finds a room that has keys but is missing from chat:rooms', async () => {

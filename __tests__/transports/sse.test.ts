@@ -36,6 +36,9 @@ describe('sseCursor(lastEventId, query)', () => {
     expect(sseCursor('7', { since: 1 })).toEqual({ since: 7 });
     expect(sseCursor(undefined, { since: 1 })).toEqual({ since: 1 });
   });
+  it('takes :ID, the id of an event sent while the room had no epoch yet, as a cursor without one', () => {
+    expect(sseCursor(':0', { since: 4, epoch: 'x' })).toEqual({ since: 0 });
+  });
   it('rejects anything else with bad_request', () => {
     expect(() => sseCursor('ep:x', {})).toThrow(expect.objectContaining({ code: 'bad_request' }));
   });
@@ -101,13 +104,15 @@ describe('GET /api/rooms/:room/events', () => {
     expect(JSON.parse(sse.raw).error.code).toBe('bad_request');
   });
 
-  it('answers 503 before any stream when Redis is down', async () => {
+  it('answers 200 with retry and one event: error when Redis is down, then ends, so EventSource retries', async () => {
     const own = await startTestRedis();
     const fragile = await startChatServer(own.url);
     await own.kill();
     const sse = new SseReader(fragile.port, '/api/rooms/r/events');
-    await sse.waitFor(() => sse.status !== 0 && sse.raw.length > 0);
-    expect(sse.status).toBe(503);
+    await sse.waitFor(() => sse.ended);
+    expect(sse.status).toBe(200);
+    expect(sse.raw.startsWith('retry: 3000\n\n')).toBe(true);
+    expect(sse.ofType('error').map((e) => JSON.parse(e.data).code)).toEqual(['unavailable']);
     sse.close();
     await fragile.close();
     await own.stop();
@@ -143,4 +148,56 @@ describe('GET /api/rooms/:room/events', () => {
       source.close();
     }
   }, 20_000);
+
+  it('lets a real EventSource whose reconnect lands during a Redis outage resume by itself once Redis is back', async () => {
+    const own = await startTestRedis({ appendOnly: true });
+    const fragile = await startChatServer(own.url);
+    const seen: number[] = [];
+    const errors: string[] = [];
+    const source = new EventSource(`http://127.0.0.1:${fragile.port}/api/rooms/outage/events`);
+    source.addEventListener('message', (e) => seen.push((JSON.parse(e.data) as { id: number }).id));
+    source.addEventListener('error', (e) => errors.push(String((e as { data?: string }).data ?? 'error')));
+    try {
+      await fragile.history.append('outage', { user: 'u', text: 'one' });
+      while (seen.length < 1) await new Promise((r) => setTimeout(r, 10));
+      await own.kill(); // the stream ends; its reconnects meet the outage
+      await new Promise((r) => setTimeout(r, 4000));
+      expect(source.readyState).not.toBe(EventSource.CLOSED);
+      await own.start();
+      // The server's connection comes back on its own schedule: resend with a cid until it is stored.
+      for (let tries = 0; ; tries++) {
+        try {
+          await fragile.history.append('outage', { user: 'u', text: 'two', cid: 'two' });
+          break;
+        } catch (err) {
+          if (tries > 50) throw err;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      const deadline = Date.now() + 15_000;
+      while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(seen).toEqual([1, 2]);
+    } finally {
+      source.close();
+      await fragile.close();
+      await own.stop();
+    }
+  }, 30_000);
+});
+
+describe('GET /api/rooms/:room/events in a room that had no messages', () => {
+  it('gives live messages the epoch their first message created, and resumes from the empty room’s ready id', async () => {
+    const fresh = new SseReader(server.port, '/api/rooms/was-empty/events');
+    await fresh.waitFor(() => fresh.ofType('ready').length === 1);
+    const readyId = fresh.ofType('ready')[0]!.id!;
+    expect(readyId).toBe(':0');
+    const { epoch } = await server.history.append('was-empty', { user: 'u', text: 'first' });
+    await fresh.waitFor(() => fresh.ofType('message').length === 1);
+    expect(fresh.ofType('message')[0]!.id).toBe(`${epoch}:1`);
+    fresh.close();
+    const resumed = new SseReader(server.port, '/api/rooms/was-empty/events', { 'Last-Event-ID': readyId });
+    await resumed.waitFor(() => resumed.ofType('ready').length === 1);
+    expect([resumed.status, resumed.messageIds(), resumed.ofType('gap')]).toEqual([200, [1], []]);
+    resumed.close();
+  });
 });

@@ -1,11 +1,11 @@
 import type Redis from 'ioredis';
 import {
-  SEQ_KEY_PATTERN,
+  ROOM_KEY_PATTERN,
   cidKey,
   epochKey,
   historyKey,
   messageChannel,
-  roomOfSeqKey,
+  roomOfHistoryKey,
   roomsKey,
   seqKey,
 } from '../../server/engine/redis/keys';
@@ -28,20 +28,27 @@ export interface RoomRow {
   lastActivity: string | null;
 }
 
-/** `rooms`: each room with its retained count, last id and last activity. */
-export async function rooms(ctx: AdminContext, opts: { json?: boolean }): Promise<void> {
-  const names = await knownRooms(ctx.redis);
+/** How many rooms `rooms` lists without `--limit`, and at most. */
+export const ROOMS_SHOWN = 50;
+export const MAX_ROOMS_SHOWN = 1000;
+
+/**
+ * `rooms [--limit N]`: the N most recently active rooms (default 50), each with its retained
+ * count, last id and last activity. It reads only those N rooms, never the whole `chat:rooms`
+ * set (PROTOCOL.md v2), so it costs the same with a million rooms.
+ */
+export async function rooms(ctx: AdminContext, opts: { json?: boolean; limit?: number }): Promise<void> {
+  const limit = opts.limit ?? ROOMS_SHOWN;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_ROOMS_SHOWN) {
+    throw new Error(`--limit must be from 1 to ${MAX_ROOMS_SHOWN}.`);
+  }
+  const recent = await ctx.store.rooms(limit);
   const pipeline = ctx.redis.pipeline();
-  for (const room of names) pipeline.llen(historyKey(room)).get(seqKey(room)).zscore(roomsKey, room);
+  for (const { room } of recent) pipeline.llen(historyKey(room)).get(seqKey(room));
   const replies = (await pipeline.exec()) ?? [];
-  const rows: RoomRow[] = names.map((room, i) => {
-    const [count, seq, score] = replies.slice(i * 3, i * 3 + 3).map(([, v]) => v);
-    return {
-      room,
-      count: Number(count ?? 0),
-      lastId: Number(seq ?? 0),
-      lastActivity: score ? new Date(Number(score)).toISOString() : null,
-    };
+  const rows: RoomRow[] = recent.map(({ room, lastActivity }, i) => {
+    const [count, seq] = replies.slice(i * 2, i * 2 + 2).map(([, v]) => v);
+    return { room, count: Number(count ?? 0), lastId: Number(seq ?? 0), lastActivity: new Date(lastActivity).toISOString() };
   });
   if (opts.json) return ctx.out(JSON.stringify(rows));
   if (rows.length === 0) return ctx.out('No rooms have history.');
@@ -51,6 +58,7 @@ export async function rooms(ctx: AdminContext, opts: { json?: boolean }): Promis
       rows.map((r) => [r.room, String(r.count), String(r.lastId), r.lastActivity ?? '-']),
     ),
   );
+  if (rows.length === limit) ctx.out(`(the ${limit} most recently active rooms; --limit N shows up to ${MAX_ROOMS_SHOWN})`);
 }
 
 /** `show ROOM`: history oldest first; `--limit` keeps the newest N, `--since` starts after an id. */
@@ -107,19 +115,26 @@ export async function clear(ctx: AdminContext, room: string): Promise<number> {
   return count;
 }
 
-/** `stats`: rooms, messages retained, memory used by the history keys. */
+/**
+ * `stats`: rooms, messages retained, memory used by the history keys. It walks every key (SCAN,
+ * which never blocks Redis for long), so it takes time in proportion to the whole database.
+ */
 export async function stats(ctx: AdminContext, opts: { json?: boolean }): Promise<void> {
   const names = await knownRooms(ctx.redis);
   const pipeline = ctx.redis.pipeline();
   for (const room of names) pipeline.llen(historyKey(room)).memory('USAGE', historyKey(room));
   const replies = (await pipeline.exec()) ?? [];
+  let rooms = 0;
   let messages = 0;
   let bytes = 0;
   for (let i = 0; i < replies.length; i += 2) {
-    messages += Number(replies[i]?.[1] ?? 0);
+    const retained = Number(replies[i]?.[1] ?? 0);
+    // A room counts when it has history (not an epoch that a v1 read left behind).
+    if (retained > 0) rooms++;
+    messages += retained;
     bytes += Number(replies[i + 1]?.[1] ?? 0);
   }
-  const result = { rooms: names.length, messages, historyBytes: bytes };
+  const result = { rooms, messages, historyBytes: bytes };
   if (opts.json) return ctx.out(JSON.stringify(result));
   ctx.out(table(['rooms', 'messages retained', 'history memory'], [[String(result.rooms), String(messages), humanBytes(bytes)]]));
 }
@@ -133,10 +148,11 @@ export interface Finding {
 /**
  * `audit [ROOM]`: each room's list must hold valid messages of that room with contiguous,
  * descending ids, be no longer than HISTORY_LIMIT, have a counter not behind its newest id,
- * and have an epoch.
+ * and have an epoch. Without ROOM it walks every key (SCAN), so it finds rooms that `chat:rooms`
+ * lost too, and takes time in proportion to the whole database.
  */
 export async function audit(ctx: AdminContext, room?: string): Promise<Finding[]> {
-  const names = room ? [room] : await knownRooms(ctx.redis, true);
+  const names = room ? [room] : await knownRooms(ctx.redis);
   const findings: Finding[] = [];
   for (const name of names) {
     const say = (problem: string) => findings.push({ room: name, problem });
@@ -147,6 +163,11 @@ export async function audit(ctx: AdminContext, room?: string): Promise<Finding[]
     ]);
     if (items.length === 0 && seqRaw === null && epoch === null) {
       if (room) say('has no history, counter or epoch');
+      continue;
+    }
+    if (items.length === 0 && seqRaw === null) {
+      // v1 created an epoch on every read of a room, and never let it expire.
+      say('has an epoch but no history or counter (a read before v2 left it; it never expires: delete it)');
       continue;
     }
     if (items.length > ctx.historyLimit) say(`holds ${items.length} messages, more than HISTORY_LIMIT ${ctx.historyLimit}`);
@@ -197,17 +218,22 @@ function entryProblem(m: StoredEntry): string | undefined {
   return typeof m.text === 'string' ? undefined : 'is not a message (id, user, text, ts)';
 }
 
-/** Rooms from chat:rooms; with `scan`, also any room that has keys but is missing from it. */
-async function knownRooms(redis: Redis, scan = false): Promise<string[]> {
-  const names = new Set(await redis.zrevrange(roomsKey, 0, -1));
-  if (scan) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', SEQ_KEY_PATTERN, 'COUNT', 500);
-      cursor = next;
-      for (const key of keys) names.add(roomOfSeqKey(key));
-    } while (cursor !== '0');
-  }
+/**
+ * Every room that has a history, counter or epoch key, found by walking the whole key space with
+ * SCAN (never the one `chat:rooms` read that would block Redis on a large set): it finds rooms
+ * that `chat:rooms` lost, and skips rooms whose keys expired.
+ */
+async function knownRooms(redis: Redis): Promise<string[]> {
+  const names = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', ROOM_KEY_PATTERN, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) {
+      const room = roomOfHistoryKey(key);
+      if (room !== undefined) names.add(room);
+    }
+  } while (cursor !== '0');
   return [...names];
 }
 

@@ -6,7 +6,8 @@ import type { AuthConfig } from './auth-config';
 import type { Identity } from './identity';
 import { ROOM_PATTERN_SYNTAX } from './rights';
 
-const patterns = z.array(z.string().regex(ROOM_PATTERN_SYNTAX)).max(256);
+// Normalized like room names, so a pattern written decomposed still matches its room.
+const patterns = z.array(z.string().transform((p) => p.normalize('NFC')).pipe(z.string().regex(ROOM_PATTERN_SYNTAX))).max(256);
 
 const claims = z.object({
   sub: z.string().min(1).max(64),

@@ -56,8 +56,13 @@ export interface HistoryStore {
    * never a gap. A cursor older than the retained window, or from another epoch, gets `gap`.
    */
   since(room: string, cursor?: Cursor): Promise<HistorySlice>;
-  /** Rooms that have history, most recently active first. */
-  rooms(): Promise<RoomSummary[]>;
+  /**
+   * The `limit` (default 50) most recently active rooms that have history, most recent first.
+   * Reads only those, never the whole index (PROTOCOL.md v2: the lobby reads only what it shows);
+   * rooms idle past HISTORY_TTL are not listed. Throws a `TypeError` for a limit that is not a
+   * positive integer.
+   */
+  rooms(limit?: number): Promise<RoomSummary[]>;
   /**
    * Deletes message `id`, in one atomic step (PROTOCOL.md v2 "Moderation"): its entry becomes a
    * tombstone `{"id","room","user","deleted":true,"ts"}` without its text, and a new numbered

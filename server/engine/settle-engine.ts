@@ -27,7 +27,7 @@ export interface SettledEngine {
  * memory engine. Throws a `TypeError` with a sentence where the rule gives no engine.
  */
 export async function settleEngine(config: Config, probes: EngineProbes = REAL_PROBES): Promise<SettledEngine> {
-  const facts = { engine: config.engine, redisUrlSet: config.redisUrlFromEnv, clusterNodesSet: false };
+  const facts = { engine: config.engine, redisUrlSet: config.redisUrlFromEnv, clusterNodesSet: false, workers: config.workers };
   const url = new URL(DEFAULTS.REDIS_URL);
   const host = url.hostname;
   const port = Number(url.port);

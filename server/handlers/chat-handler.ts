@@ -3,7 +3,7 @@ import { whenExpired } from '../auth/expiry';
 import type { Admission } from '../chat/admission';
 import { assertModerator, type Moderation } from '../chat/moderation';
 import type { MessageSender } from '../chat/send-message';
-import { TokenBucket } from '../chat/rate-limit';
+import { TokenBucket, type KeyedRateLimiter } from '../chat/rate-limit';
 import { ChatError } from '../errors';
 import { cursorQuery, roomParam, single } from '../http/request-input';
 import type { HistorySlice } from '../protocol/types';
@@ -23,6 +23,8 @@ export interface ChatServices {
   readonly sender: MessageSender;
   /** Messages per second this connection may send (its own bucket). */
   readonly rateLimit: number;
+  /** The same rate per client address, across its connections and transports. */
+  readonly limiter: KeyedRateLimiter;
 }
 
 /** The close code for a refused join (PROTOCOL.md: 4001 unauthorized, 4003 forbidden, 1008 bad input). */
@@ -46,7 +48,8 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
   room = '';
   /** Who this connection is in its room; set by `open()`. */
   private visitor: Visitor | undefined;
-  private readonly bucket: TokenBucket;
+  /** This connection's allowance and its address's: a flood over many sockets is still one address. */
+  private readonly allowance: { take(): boolean };
   private stopExpiry: () => void = () => undefined;
 
   constructor(
@@ -56,7 +59,9 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
     private readonly services: ChatServices,
   ) {
     super(socket, request, settings);
-    this.bucket = new TokenBucket(services.rateLimit);
+    const bucket = new TokenBucket(services.rateLimit);
+    const address = services.limiter.allowance(request.ip);
+    this.allowance = { take: () => bucket.take() && address.take() };
   }
 
   /** The name this connection counts as online under. */
@@ -107,7 +112,7 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
     const visitor = this.visitor!;
     if (command.type === 'message') {
       const { text, cid } = command;
-      const { message } = await this.services.sender.send(this.room, { text, cid }, visitor, this.bucket);
+      const { message } = await this.services.sender.send(this.room, { text, cid }, visitor, this.allowance);
       if (cid !== undefined && !this.closed) this.writeMessage(ackFrame(cid, message.id));
       return;
     }

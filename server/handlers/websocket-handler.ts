@@ -18,8 +18,10 @@ export interface HandlerRequest {
 /** Settings every handler shares, from the server's configuration. */
 export interface HandlerSettings {
   readonly logger: Logger;
-  /** Origins allowed to connect; empty means the server's own origin (the Host header). */
+  /** Origins allowed to connect; empty means the server's own origin (`publicUrl`, or the Host header). */
   readonly allowedOrigins: readonly string[];
+  /** The server's own origin (`PUBLIC_URL`), when it is set. */
+  readonly publicUrl?: string;
   /** Unsent bytes a socket may queue before it is closed with 1013. */
   readonly maxBufferedBytes: number;
   /** The largest frame accepted, in bytes (`MAX_FRAME_BYTES`); larger ones close with 1009. */
@@ -27,6 +29,9 @@ export interface HandlerSettings {
   /** Counts slow consumers (default: nothing). */
   readonly metrics?: ChatMetrics;
 }
+
+/** Received frames a connection may have waiting to be handled (PROTOCOL.md v2: 64). */
+export const MAX_WAITING_FRAMES = 64;
 
 /** How long a closed slow consumer gets to go before it is cut off (it may never read the close frame). */
 const TERMINATE_AFTER_MS = 2000;
@@ -47,7 +52,9 @@ export abstract class WebSocketHandler {
   isAlive = true;
   private logger: Logger | undefined;
   private chain: Promise<void> = Promise.resolve();
-  /** Set when this side closed: queued messages are dropped. A peer's close lets them finish. */
+  /** Received frames not yet handled (the one being handled included). */
+  private waiting = 0;
+  /** Set when either side closed: frames not yet started are dropped (a flooder's leftovers cost nothing). */
   private closing = false;
 
   constructor(
@@ -79,7 +86,7 @@ export abstract class WebSocketHandler {
    * `Origin` header are not from a browser and never reach this check.
    */
   checkOrigin(origin: string): boolean {
-    return isAllowedOrigin(origin, this.settings.allowedOrigins, this.request.headers.host);
+    return isAllowedOrigin(origin, { allowedOrigins: this.settings.allowedOrigins, publicUrl: this.settings.publicUrl ?? '' }, this.request.headers.host);
   }
 
   /** Override to change the largest message accepted, in bytes; larger frames close with 1009. */
@@ -121,7 +128,7 @@ export abstract class WebSocketHandler {
     if (this.closing) return;
     this.closing = true;
     if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
-      this.socket.close(code, reason.slice(0, 120));
+      this.socket.close(code, closeReason(reason));
       const timer = setTimeout(() => this.socket.terminate(), TERMINATE_AFTER_MS);
       timer.unref();
       this.socket.once('close', () => clearTimeout(timer));
@@ -149,6 +156,11 @@ export abstract class WebSocketHandler {
         this.close(1009, `frames are at most ${this.maxMessageSize} bytes`);
         return;
       }
+      // A flood costs the flooder: past this many frames waiting, the connection is closed.
+      if (this.waiting >= MAX_WAITING_FRAMES) {
+        this.close(1008, 'too many messages queued');
+        return;
+      }
       this.enqueue(() => this.onMessage(text.toString('utf8')));
     });
     socket.on('pong', () => {
@@ -157,6 +169,7 @@ export abstract class WebSocketHandler {
     });
     socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
     socket.once('close', (code, reason) => {
+      this.closing = true;
       this.chain = this.chain.then(() => this.runHook(() => this.onClose(code, reason.toString())));
     });
     const origin = this.request.headers.origin;
@@ -168,7 +181,14 @@ export abstract class WebSocketHandler {
   }
 
   private enqueue(hook: () => void | Promise<void>): void {
-    this.chain = this.chain.then(() => (this.closing ? undefined : this.runHook(hook)));
+    this.waiting++;
+    this.chain = this.chain.then(async () => {
+      try {
+        if (!this.closing) await this.runHook(hook);
+      } finally {
+        this.waiting--;
+      }
+    });
   }
 
   private async runHook(hook: () => void | Promise<void>): Promise<void> {
@@ -180,4 +200,18 @@ export abstract class WebSocketHandler {
       this.close(1011, 'internal error');
     }
   }
+}
+
+/**
+ * A close reason within the 123 bytes RFC 6455 allows, cut on a character boundary: ws throws on
+ * a longer one, and a reason with non-Latin text passes 123 bytes long before 123 characters.
+ */
+export function closeReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason;
+  let out = '';
+  for (const ch of reason) {
+    if (Buffer.byteLength(out + ch) > 120) break;
+    out += ch;
+  }
+  return `${out}…`; // the ellipsis is 3 bytes: 120 + 3
 }

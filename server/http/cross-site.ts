@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import { bearerOf } from '../auth/credentials';
 import { ChatError } from '../errors';
-import { isAllowedOrigin } from './origin';
+import { isAllowedOrigin, type OriginPolicy } from './origin';
 
 /**
  * Refuses state-changing requests a page on another site could make a browser send (PROTOCOL.md
@@ -11,7 +11,7 @@ import { isAllowedOrigin } from './origin';
  * rule: no browser adds those headers by itself, and a page that sets them triggers a CORS
  * preflight the server never grants.
  */
-export function crossSiteGuard(allowedOrigins: readonly string[]): Koa.Middleware {
+export function crossSiteGuard(policy: OriginPolicy): Koa.Middleware {
   return async (ctx, next) => {
     const byBackendOrBearer = bearerOf(ctx.get('authorization') || undefined) !== undefined || ctx.get('x-api-key') !== '';
     if ((ctx.method === 'POST' || ctx.method === 'DELETE') && !byBackendOrBearer) {
@@ -20,7 +20,7 @@ export function crossSiteGuard(allowedOrigins: readonly string[]): Koa.Middlewar
         throw new ChatError('forbidden', 'Send this request with Content-Type: application/json.');
       }
       const origin = ctx.get('origin');
-      if (origin !== '' && !isAllowedOrigin(origin.replace(/\/+$/, ''), allowedOrigins, ctx.host)) {
+      if (origin !== '' && !isAllowedOrigin(origin, policy, ctx.host)) {
         throw new ChatError('forbidden', `Requests from the origin ${origin} are not allowed.`);
       }
     }

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { ChatError } from '../errors';
 import type { Cursor } from './types';
 
-export const ROOM_PATTERN = /^[\p{L}\p{N}_-]{1,64}$/u;
+// Marks (\p{M}) too: हिन्दी, தமிழ் and a decomposed café need them (v1 forgot them).
+export const ROOM_PATTERN = /^[\p{L}\p{M}\p{N}_-]{1,64}$/u;
 export const MAX_USER_LENGTH = 32;
 export const MAX_CID_LENGTH = 64;
 
@@ -11,26 +12,36 @@ export const MAX_CID_LENGTH = 64;
 const CONTROL = /\p{Cc}/u;
 const TEXT_CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/u;
 const LONE_SURROGATE = /\p{Cs}/u;
+// Bidirectional controls and zero-width characters: in a name they make `evil` display as `live`.
+const NAME_SPOOFING = /[\u202A-\u202E\u2066-\u2069\u200B-\u200F\uFEFF]/u;
 
-/** Returns `room` if it is a valid room name, else throws `bad_request`. */
+/**
+ * Returns the room's name in Unicode NFC (so `café` typed either way is one room) when it is
+ * valid, else throws `bad_request`.
+ */
 export function validateRoom(room: unknown): string {
-  if (typeof room !== 'string' || !ROOM_PATTERN.test(room)) {
+  const name = typeof room === 'string' ? room.normalize('NFC') : '';
+  if (!ROOM_PATTERN.test(name)) {
     throw new ChatError(
       'bad_request',
-      'A room name is 1 to 64 letters, digits, "_" or "-" (for example "lobby" or "dev-chat").',
+      'A room name is 1 to 64 letters (with their marks), digits, "_" or "-" (for example "lobby", "dev-chat" or "हिन्दी").',
     );
   }
-  return room;
+  return name;
 }
 
 /**
- * Returns the trimmed nickname, or a `guest-xxxx` name when it is missing or blank.
- * Throws `bad_request` when it is too long or holds control characters.
+ * Returns the nickname, NFC-normalized and trimmed, or a `guest-xxxx` name when it is missing or
+ * blank. Throws `bad_request` when it is too long or holds control characters, bidirectional
+ * controls or zero-width characters (checked before trimming, which would drop a leading U+FEFF).
  */
 export function validateUser(user: unknown): string {
   if (user === undefined || user === null) return guestName();
   if (typeof user !== 'string') throw new ChatError('bad_request', 'The name must be a string.');
-  const name = user.trim();
+  if (NAME_SPOOFING.test(user)) {
+    throw new ChatError('bad_request', 'The name must not contain bidirectional controls or zero-width characters.');
+  }
+  const name = user.normalize('NFC').trim();
   if (name === '') return guestName();
   if (CONTROL.test(name) || LONE_SURROGATE.test(name)) {
     throw new ChatError('bad_request', 'The name must not contain control characters or invalid Unicode.');

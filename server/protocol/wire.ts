@@ -163,3 +163,8 @@ export function sseHistory(slice: HistorySlice, me?: Me): string {
 export function sseKicked(message: string): string {
   return `event: kicked\ndata: ${JSON.stringify({ code: 'kicked', message })}\n\n`;
 }
+
+/** A stream that cannot be served now: `event: error` with `{"code","message"}`; it ends after it. */
+export function sseError(code: string, message: string): string {
+  return `event: error\ndata: ${JSON.stringify({ code, message })}\n\n`;
+}

@@ -136,6 +136,13 @@ export class RoomSequence {
       this.backlog.push(json);
       return;
     }
+    // The room was empty when this process read it (epoch ""): its first message created the
+    // epoch, which every broadcast must carry. Learn it once from the history.
+    if (this.epoch === '') {
+      this.backlog.push(json);
+      void this.repair();
+      return;
+    }
     const id = idOf(json);
     const last = this.lastSeenId;
     if (last === undefined || id === last + 1) {
@@ -174,7 +181,9 @@ export class RoomSequence {
     this.repairing = true;
     let repaired = false;
     try {
+      // An empty epoch in a cursor is trusted as it is: the answer names the room's real epoch.
       const slice = await this.options.since({ since: this.lastSeenId, epoch: this.epoch });
+      if (this.epoch === '' && slice.epoch !== '') this.epoch = slice.epoch;
       if (slice.gap) {
         this.options.log.warn({ room: this.options.room, missed: slice.missed }, 'handing members a gap');
         this.handOutGap(slice);

@@ -5,6 +5,7 @@ import type { MessageSender } from '../chat/send-message';
 import type { KeyedRateLimiter } from '../chat/rate-limit';
 import type { Config } from '../config';
 import type { HistoryStore } from '../engine/engine';
+import type { ConnectionLimits } from '../http/connection-limits';
 import type { Logger } from '../logger';
 import type { ChatMetrics } from '../metrics';
 import type { RoomHub } from '../rooms/hub';
@@ -25,6 +26,8 @@ export interface TransportContext {
   readonly sender: MessageSender;
   /** The per-address allowance of HTTP sends. */
   readonly limiter: KeyedRateLimiter;
+  /** Long-lived connections per address and in all (WebSockets are counted in the handshake). */
+  readonly limits: ConnectionLimits;
   readonly metrics: ChatMetrics;
   readonly logger: Logger;
 }

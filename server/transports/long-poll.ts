@@ -106,7 +106,7 @@ export class WaitList {
  * room's published messages; a request that goes away is dropped at once.
  */
 export function mountLongPoll({ http }: TransportRoutes, context: TransportContext): MountedTransport {
-  const { hub, history, metrics, admission } = context;
+  const { hub, history, metrics, admission, limits } = context;
   const waitList = new WaitList();
   http.get('/api/rooms/:room/poll', async (ctx) => {
     const room = roomParam(ctx);
@@ -127,7 +127,13 @@ export function mountLongPoll({ http }: TransportRoutes, context: TransportConte
     try {
       empty = await hub.join(room, waiter, cursor);
       if (waiter.answer === undefined && !ctx.res.destroyed) {
-        release = waitList.add(waiter, timeoutSec, () => waiter.finish(pollAnswer(empty!)));
+        // Only a held poll is a connection the caps count.
+        const uncount = limits.acquire(ctx.ip);
+        const unwait = waitList.add(waiter, timeoutSec, () => waiter.finish(pollAnswer(empty!)));
+        release = () => {
+          unwait();
+          uncount();
+        };
         metrics.connectionOpened('longpoll');
         await waiter.settled;
         metrics.connectionClosed('longpoll');

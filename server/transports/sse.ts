@@ -1,11 +1,12 @@
 import { PassThrough } from 'node:stream';
+import type { ParameterizedContext } from 'koa';
 import { meOf } from '../auth/access';
 import { whenExpired } from '../auth/expiry';
 import { ChatError } from '../errors';
 import { cursorQuery, roomParam, single } from '../http/request-input';
 import type { Cursor, HistorySlice, Me } from '../protocol/types';
 import { parseCursor } from '../protocol/validate';
-import { SSE_PING, sseHistory, sseKicked, sseMessageEvent, ssePresenceEvent, sseRetry } from '../protocol/wire';
+import { SSE_PING, sseError, sseHistory, sseKicked, sseMessageEvent, ssePresenceEvent, sseRetry } from '../protocol/wire';
 import type { Broadcast, Encoder } from '../rooms/broadcast';
 import type { RoomMember } from '../rooms/hub';
 import type { MountedTransport, TransportContext, TransportRoutes } from './index';
@@ -86,15 +87,44 @@ export class SseStreams {
   }
 }
 
+function isOutage(err: unknown): err is ChatError {
+  return err instanceof ChatError && err.code === 'unavailable';
+}
+
+/**
+ * During an outage: 200, `retry:`, one `event: error`, and the end. A plain EventSource gives up
+ * for good on a non-200 answer; an ended 200 stream it retries after `retry:`, as an outage needs.
+ */
+function answerOutage(ctx: ParameterizedContext, err: ChatError): void {
+  const body = new PassThrough();
+  body.end(sseRetry(SSE_RETRY_MS) + sseError(err.code, err.message));
+  respondWithStream(ctx, body);
+}
+
+/** Answers 200 with `body` as the event stream, with the headers proxies need to pass it on at once. */
+function respondWithStream(ctx: ParameterizedContext, body: PassThrough): void {
+  ctx.req.socket.setTimeout(0);
+  ctx.req.socket.setNoDelay(true);
+  ctx.status = 200;
+  ctx.set({
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache, no-transform',
+    Connection: 'keep-alive',
+    'X-Accel-Buffering': 'no',
+  });
+  ctx.body = body;
+}
+
 /**
  * Reads the cursor of an SSE request: the `Last-Event-ID` header (`E:ID` or a bare `ID`) wins
  * over the `since` and `epoch` query parameters, so a plain EventSource resumes by itself.
  */
 export function sseCursor(lastEventId: string | undefined, query: Cursor): Cursor {
   if (lastEventId === undefined || lastEventId === '') return query;
-  const m = /^(?:([A-Za-z0-9_-]{1,64}):)?(\d{1,15})$/.exec(lastEventId.trim());
+  // `:N` too: the id of an event sent while the room had no epoch yet (an empty epoch, none known).
+  const m = /^(?:([A-Za-z0-9_-]{0,64}):)?(\d{1,15})$/.exec(lastEventId.trim());
   if (!m) throw new ChatError('bad_request', 'Last-Event-ID must be "EPOCH:ID" or "ID", as the server sent it.');
-  return parseCursor(m[2], m[1]);
+  return parseCursor(m[2], m[1] || undefined);
 }
 
 /**
@@ -103,25 +133,39 @@ export function sseCursor(lastEventId: string | undefined, query: Cursor): Curso
  * before the headers go out, so an outage is a 503 and not a broken stream.
  */
 export function mountSse({ http }: TransportRoutes, context: TransportContext): MountedTransport {
-  const { hub, metrics, config, admission } = context;
+  const { hub, metrics, config, admission, limits } = context;
   const streams = new SseStreams();
   http.get('/api/rooms/:room/events', async (ctx) => {
     const room = roomParam(ctx);
     const rawName = single(ctx.query.name);
-    const visitor = await admission.admit(ctx, room, rawName);
+    let visitor;
+    try {
+      visitor = await admission.admit(ctx, room, rawName);
+    } catch (err) {
+      if (isOutage(err)) return answerOutage(ctx, err);
+      throw err;
+    }
     const cursor = sseCursor(ctx.get('last-event-id') || undefined, cursorQuery(ctx));
     // A token's user is online by the token's name; an anonymous stream only when it gave one.
     const onlineAs = visitor.uid !== undefined || rawName !== undefined ? visitor.name : undefined;
+    const release = limits.acquire(ctx.ip);
     const body = new PassThrough();
     const stream = new SseStream(body, onlineAs, visitor, meOf(visitor), config.maxBufferedBytes);
     body.write(sseRetry(SSE_RETRY_MS));
-    await hub.join(room, stream, cursor);
+    try {
+      await hub.join(room, stream, cursor);
+    } catch (err) {
+      release();
+      if (isOutage(err)) return answerOutage(ctx, err);
+      throw err;
+    }
 
     streams.add(stream);
     metrics.connectionOpened('sse');
     // A stream whose token expires ends then; EventSource comes back and is asked again.
     const stopExpiry = whenExpired(visitor.expiresAt, () => body.end());
     const cleanup = () => {
+      release();
       stopExpiry();
       streams.delete(stream);
       hub.leave(room, stream);
@@ -129,16 +173,7 @@ export function mountSse({ http }: TransportRoutes, context: TransportContext): 
       body.end();
     };
     ctx.res.once('close', cleanup);
-    ctx.req.socket.setTimeout(0);
-    ctx.req.socket.setNoDelay(true);
-    ctx.status = 200;
-    ctx.set({
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
-    });
-    ctx.body = body;
+    respondWithStream(ctx, body);
   });
   return {
     get size() {

@@ -80,6 +80,7 @@ export function mountWebSocket({ ws }: TransportRoutes, context: TransportContex
   const settings: HandlerSettings = {
     logger,
     allowedOrigins: config.allowedOrigins,
+    publicUrl: config.publicUrl,
     maxBufferedBytes: config.maxBufferedBytes,
     maxFrameBytes: config.maxFrameBytes,
     metrics,
@@ -90,6 +91,7 @@ export function mountWebSocket({ ws }: TransportRoutes, context: TransportContex
     moderation: context.moderation,
     sender: context.sender,
     rateLimit: config.rateLimit,
+    limiter: context.limiter,
   };
   sockets.mount(ws, '/ws/:room', (socket, request) => {
     metrics.connectionOpened('websocket');

@@ -86,9 +86,10 @@ describe('MemoryHistoryStore: idle rooms (historyTtlSec)', () => {
     clock += 1;
     expect(await idle.history.rooms()).toEqual([]);
     const slice = await idle.history.since('r', { since: 1, epoch });
-    expect(slice).toMatchObject({ last: 0, messages: [], gap: true, missed: null });
-    expect(slice.epoch).not.toBe(epoch);
-    expect(await send('r', 'c', idle)).toMatchObject({ duplicate: false, message: { id: 1 }, epoch: slice.epoch });
+    expect(slice).toEqual({ room: 'r', epoch: '', last: 0, messages: [], gap: true, missed: null });
+    const next = await send('r', 'c', idle);
+    expect(next).toMatchObject({ duplicate: false, message: { id: 1 } });
+    expect([next.epoch === epoch, next.epoch === '']).toEqual([false, false]);
   });
 
   it('counts the idle time from the last stored message, not from reads', async () => {
@@ -106,7 +107,7 @@ describe('MemoryHistoryStore: idle rooms (historyTtlSec)', () => {
   it('drops idle rooms from memory on the sweep, and keeps rooms forever with 0', async () => {
     const idle = make({ historyTtlSec: 60 });
     for (let i = 0; i < 20; i++) await send(`room-${i}`, 'c', idle);
-    await idle.history.since('read-only'); // v1: a read creates the room's epoch; it expires too
+    await idle.history.since('read-only'); // v2: a read holds nothing
     clock = T0 + 30_000;
     await send('room-7', undefined, idle);
     clock = T0 + 61_000;
@@ -120,6 +121,31 @@ describe('MemoryHistoryStore: idle rooms (historyTtlSec)', () => {
     clock += 365 * 24 * 60 * MINUTE;
     engine.sweep();
     expect((await engine.history.rooms()).map((r) => r.room)).toEqual(['kept']);
+  });
+});
+
+describe('MemoryHistoryStore: what reads and stores hold', () => {
+  it('holds nothing for reads of never-used rooms, nor for a delete there', async () => {
+    for (let i = 0; i < 1000; i++) await engine.history.since(`never-${i}`, { since: 3, epoch: i % 2 ? '' : 'stale' });
+    await expect(engine.history.delete('never-0', 1, { user: 'mod' })).rejects.toMatchObject({ code: 'not_found' });
+    expect(engine.history.stats()).toEqual({ rooms: 0, messages: 0, cids: 0 });
+  });
+
+  it('prunes rooms idle past historyTtlSec at each store, as chat:rooms is pruned, without waiting for the sweep', async () => {
+    const idle = make({ historyTtlSec: 60 });
+    for (let i = 0; i < 20; i++) await send(`room-${i}`, undefined, idle);
+    clock = T0 + 61_000;
+    await send('fresh', undefined, idle);
+    expect(idle.history.stats()).toEqual({ rooms: 1, messages: 1, cids: 0 });
+  });
+
+  it('answers rooms(limit) newest first from 20,000 rooms', async () => {
+    for (let i = 0; i < 20_000; i++) {
+      clock = T0 + i;
+      await send(`room-${i}`);
+    }
+    await send('room-5');
+    expect((await engine.history.rooms(3)).map((r) => r.room)).toEqual(['room-5', 'room-19999', 'room-19998']);
   });
 });
 

@@ -6,9 +6,16 @@ import { RoomRecorder } from '../../helpers/room-recorder';
 import { BusRecorder } from '../bus-behaviour';
 import { describeEngineBehaviour } from '../history-behaviour';
 
-describeEngineBehaviour('memory', async ({ historyLimit }) => {
-  const engine = createMemoryEngine({ historyLimit });
-  return { engine, dispose: () => engine.close() };
+describeEngineBehaviour('memory', async ({ historyLimit, historyTtlSec }) => {
+  // The real clock, plus whatever the test lets pass at once.
+  let skipped = 0;
+  const engine = createMemoryEngine({ historyLimit, historyTtlSec, now: () => Date.now() + skipped });
+  return {
+    engine,
+    dispose: () => engine.close(),
+    elapse: async (ms) => void (skipped += ms),
+    footprint: async () => engine.history.stats().rooms,
+  };
 });
 
 // What only the memory engine has: no connection to lose, one process, and its own end.

@@ -27,7 +27,7 @@ describe('MemoryEngine snapshot: a graceful stop and a start', () => {
     const before = open();
     for (let i = 1; i <= 7; i++) await send(before, 'lobby', `m${i} "技术" 😀`);
     const resend = await send(before, '技术交流', 'hi', 'c-1');
-    const empty = await before.history.since('empty'); // v1: a read gives the room its epoch
+    const empty = await before.history.since('empty'); // v2: a read holds nothing (epoch "")
     const lobby = await before.history.since('lobby');
     const rooms = await before.history.rooms();
     await before.close();
@@ -179,6 +179,15 @@ describe('MemoryEngine snapshot: a file that cannot be used', () => {
   it('reads a good file with the same checks', () => {
     write(room({}));
     expect(open().history.stats()).toEqual({ rooms: 1, messages: 2, cids: 0 });
+  });
+
+  it('forgets rooms of a file written before v2 that were only read (seq 0): reads hold nothing now', async () => {
+    write(room({ room: 'read-only', seq: 0, messages: [] }));
+    const engine = open();
+    expect(engine.history.stats().rooms).toBe(0);
+    expect(await engine.history.since('read-only')).toMatchObject({ epoch: '', last: 0 });
+    expect(await engine.history.rooms()).toEqual([]);
+    await engine.close();
   });
 
   it('reads a file written before bans (no "bans" field) as one without bans', async () => {

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { ChatError, unavailable } from '../../errors';
 import type { Cursor, HistorySlice, MessageDraft, StoredMessage } from '../../protocol/types';
 import { idOf, storedMessageParts } from '../../protocol/wire';
+import { sliceFor, wantedCount } from '../cursor';
 import type { AppendResult, DeleteResult, Deleter, HistoryStore, RoomSummary } from '../engine';
-import { CID_TTL_SEC } from '../redis/keys';
+import { ROOMS_LIMIT, cidTtlSec } from '../redis/keys';
+import { RecencyMap } from './recency-map';
 import type { MemoryRoomBus } from './room-bus';
 
 /** A cid's first message, and until when (ms) a resend gets it back. */
@@ -20,7 +22,7 @@ export interface MemoryRoom {
   seq: number;
   /** `chat:{ROOM}:history`, but oldest first: the JSON of the newest `historyLimit` messages. */
   readonly messages: string[];
-  /** When a message was last stored (ms); for a room only read so far, when it was created. */
+  /** When a message was last stored (ms): its score in `chat:rooms`. */
   lastActivity: number;
   /** The room's cid keys (see `cidSlot`) in insertion order, which is expiry order (one TTL for all). */
   readonly cids: Map<string, CidEntry>;
@@ -38,15 +40,16 @@ export interface MemoryHistoryStoreOptions {
 
 /**
  * The room history in this process's memory, with the Redis engine's semantics: the
- * APPEND_MESSAGE, READ_SINCE and DELETE_MESSAGE scripts step by step, then the same reading of their answer as
- * `RedisHistoryStore`. Each method runs without an `await` in between, which makes it as
- * atomic as a Lua script. Memory stays bounded: `historyLimit` messages per room, cids for
+ * APPEND_MESSAGE, READ_SINCE and DELETE_MESSAGE scripts step by step, then the same reading of
+ * their answer as `RedisHistoryStore` (`../cursor.ts`). Each method runs without an `await` in
+ * between, which makes it as atomic as a Lua script. Reads hold nothing new: only a stored
+ * message creates a room. Memory stays bounded: `historyLimit` messages per room, cids for
  * 10 minutes, and rooms for `historyTtlSec` after their last message.
  */
 export class MemoryHistoryStore implements HistoryStore {
-  // Kept in order of last activity (an append moves its room to the end), so the sweep only
-  // looks at the front; rooms() sorts its own answer.
-  private readonly held = new Map<string, MemoryRoom>();
+  // Kept in order of last activity, like chat:rooms: the lobby reads the newest end and stops
+  // after `limit` rooms, expiry reads the oldest end and stops at the first room still alive.
+  private readonly held = new RecencyMap<MemoryRoom>();
   /** Rooms that hold cids: the sweep visits these, not every room. */
   private readonly roomsWithCids = new Set<string>();
   private readonly ttlMs: number;
@@ -55,10 +58,12 @@ export class MemoryHistoryStore implements HistoryStore {
 
   constructor(private readonly options: MemoryHistoryStoreOptions) {
     this.ttlMs = options.historyTtlSec * 1000;
-    // PROTOCOL.md "Redis layout": a cid lives 10 minutes, or HISTORY_TTL when that is shorter.
-    this.cidTtlMs = (options.historyTtlSec > 0 ? Math.min(CID_TTL_SEC, options.historyTtlSec) : CID_TTL_SEC) * 1000;
+    this.cidTtlMs = cidTtlSec(options.historyTtlSec) * 1000;
     for (const [name, room] of options.rooms ?? []) {
-      this.held.set(name, room);
+      // A snapshot from before v2 may hold rooms that were only read (an epoch, nothing stored):
+      // today they do not exist.
+      if (room.seq === 0) continue;
+      this.held.touch(name, room);
       if (room.cids.size > 0) this.roomsWithCids.add(name);
     }
   }
@@ -116,53 +121,43 @@ export class MemoryHistoryStore implements HistoryStore {
 
   async since(room: string, cursor: Cursor = {}): Promise<HistorySlice> {
     this.assertOpen();
-    const state = this.roomForRead(room, Math.floor(this.options.now()));
-    // READ_SINCE: the newest messages a usable cursor needs, or all of them.
-    const epoch = state?.epoch ?? '';
-    const last = state?.seq ?? 0;
+    // READ_SINCE: a room that is missing (or expired) reads as epoch '' and stays missing.
+    const state = this.live(room, Math.floor(this.options.now()));
     const retained = state?.messages ?? [];
-    const length = retained.length;
-    const since = cursor.since ?? -1;
-    const clientEpoch = cursor.epoch ?? '';
-    let want = length;
-    if (since >= 0 && (clientEpoch === '' || clientEpoch === epoch)) want = Math.max(0, Math.min(length, last - since));
+    const read = { epoch: state?.epoch ?? '', last: state?.seq ?? 0, length: retained.length };
+    // The newest messages a usable cursor needs, or all of them.
+    const want = wantedCount(cursor, read);
     const messages: StoredMessage[] = new Array(want);
     for (let i = 0; i < want; i++) {
-      const json = retained[length - want + i]!;
+      const json = retained[read.length - want + i]!;
       messages[i] = { id: idOf(json), json };
     }
-    // From here on, exactly RedisHistoryStore#since's reading of the script's answer.
-    const base = { room, epoch, last, messages };
-    if (cursor.since === undefined) return { ...base, gap: false, missed: null };
-    if (cursor.epoch !== undefined && cursor.epoch !== epoch) return { ...base, gap: true, missed: null };
-    // Ids are contiguous, so the oldest retained id is last - length + 1.
-    const oldestRetained = last - length + 1;
-    const missed = oldestRetained - 1 - cursor.since;
-    if (missed > 0 && cursor.since < last) return { ...base, gap: true, missed };
-    return { ...base, gap: false, missed: null };
+    return sliceFor(room, cursor, { ...read, messages });
   }
 
-  async rooms(): Promise<RoomSummary[]> {
+  /**
+   * The `limit` most recently active rooms, newest first: `limit` steps from the newest end,
+   * however many rooms are held (PROTOCOL.md v2: the lobby reads only what it shows). Rooms
+   * stored in the same millisecond come in the order they were stored (Redis orders such ties
+   * by name; nothing depends on it).
+   */
+  async rooms(limit = ROOMS_LIMIT): Promise<RoomSummary[]> {
     this.assertOpen();
+    if (!Number.isInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer');
     const now = this.options.now();
     const rooms: RoomSummary[] = [];
-    for (const [room, state] of this.held) {
-      if (state.seq > 0 && !this.roomExpired(state, now)) rooms.push({ room, lastActivity: state.lastActivity });
+    for (const [room, state] of this.held.newestFirst()) {
+      // Newest first: the first idle room means every older one is idle too (as a score range).
+      if (rooms.length === limit || this.roomExpired(state, now)) break;
+      rooms.push({ room, lastActivity: state.lastActivity });
     }
-    // The order of ZREVRANGE on chat:rooms: newest score first, ties by member bytes, descending.
-    return rooms.sort(
-      (a, b) => b.lastActivity - a.lastActivity || Buffer.compare(Buffer.from(b.room), Buffer.from(a.room)),
-    );
+    return rooms;
   }
 
   /** Forgets idle rooms and expired cids now; the engine calls it on a timer. */
   sweep(): void {
     const now = this.options.now();
-    for (const [name, state] of this.held) {
-      // Least recently active first: the first room still alive ends the sweep.
-      if (!this.roomExpired(state, now)) break;
-      this.forget(name);
-    }
+    this.pruneRooms(now);
     for (const name of this.roomsWithCids) {
       const state = this.held.get(name);
       if (state) {
@@ -178,14 +173,14 @@ export class MemoryHistoryStore implements HistoryStore {
   /** The live rooms, least recently active first: what a snapshot saves. */
   *entries(): IterableIterator<[string, MemoryRoom]> {
     const now = this.options.now();
-    for (const [name, state] of this.held) if (!this.roomExpired(state, now)) yield [name, state];
+    for (const [name, state] of this.held.oldestFirst()) if (!this.roomExpired(state, now)) yield [name, state];
   }
 
   /** What is held now, to show that memory stays bounded. */
   stats(): { rooms: number; messages: number; cids: number } {
     let messages = 0;
     let cids = 0;
-    for (const state of this.held.values()) {
+    for (const [, state] of this.held.oldestFirst()) {
       messages += state.messages.length;
       cids += state.cids.size;
     }
@@ -195,15 +190,6 @@ export class MemoryHistoryStore implements HistoryStore {
   /** Refuses every later call with `unavailable`: nothing may change after the snapshot. */
   close(): void {
     this.closed = true;
-  }
-
-  /**
-   * The room a read sees. v1 (PROTOCOL.md "Redis layout"), like READ_SINCE today: a read
-   * creates the epoch of a room it finds missing. v2 ("The cursor, amended": reads never
-   * write, an empty room answers epoch "" and last 0) is `return this.live(room, now)`.
-   */
-  private roomForRead(room: string, now: number): MemoryRoom | undefined {
-    return this.live(room, now) ?? this.create(room, now);
   }
 
   /** The room, unless it is missing or idle past the TTL (then it is forgotten, as Redis expires keys). */
@@ -226,16 +212,25 @@ export class MemoryHistoryStore implements HistoryStore {
       state.messages.splice(0, state.messages.length - this.options.historyLimit);
     }
     state.lastActivity = now;
-    this.held.delete(room);
-    this.held.set(room, state);
+    this.held.touch(room, state);
+    // As the Redis engine prunes chat:rooms beside each store: O(1 + pruned).
+    this.pruneRooms(now);
     this.options.bus.publishMessage(room, json);
     return { id, json };
   }
 
   private create(room: string, now: number): MemoryRoom {
     const state: MemoryRoom = { epoch: newEpoch(), seq: 0, messages: [], lastActivity: now, cids: new Map() };
-    this.held.set(room, state);
+    this.held.touch(room, state);
     return state;
+  }
+
+  /** Forgets the rooms idle past the TTL, least recently active first: the first room still alive ends it. */
+  private pruneRooms(now: number): void {
+    for (const [name, state] of this.held.oldestFirst()) {
+      if (!this.roomExpired(state, now)) break;
+      this.forget(name);
+    }
   }
 
   private forget(room: string): void {

@@ -3,7 +3,12 @@ import { unavailable } from '../../errors';
 import type { BanList, MemberRef } from '../engine';
 import { banKey } from './keys';
 
-/** Bans as keys that expire when the ban ends: every process, and a restarted one, reads the same. */
+/**
+ * Bans as keys that expire when the ban ends: every process, and a restarted one, reads the same.
+ * They are the one kind of room key that HISTORY_TTL leaves alone: a ban is about a person, not
+ * the room's history, so a quiet room must not let a banned user back in before the ban ends
+ * (and a ban's own expiry already bounds it, at most a year: MAX_BAN_SECONDS).
+ */
 export class RedisBanList implements BanList {
   constructor(
     private readonly redis: Redis,

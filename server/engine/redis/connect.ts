@@ -14,12 +14,12 @@ declare module 'ioredis' {
       channel: string,
       newEpoch: string,
       cidTtlSec: number,
+      historyTtlMs: number,
     ): Result<[number, string, string], Context>;
     readSince(
       historyKey: string,
       seqKey: string,
       epochKey: string,
-      newEpoch: string,
       since: number,
       clientEpoch: string,
     ): Result<[string, number, number, string[]], Context>;
@@ -35,12 +35,14 @@ declare module 'ioredis' {
     deleteMessage(
       historyKey: string,
       seqKey: string,
+      epochKey: string,
       target: number,
       roomJson: string,
       byFields: string,
       historyLimit: number,
       channel: string,
       keyPrefix: string,
+      historyTtlMs: number,
     ): Result<[number, string], Context>;
     refreshMembers(membersKey: string, nowMs: number, expiresMs: number, ...fieldsAndEntries: string[]): Result<number, Context>;
   }
@@ -73,7 +75,7 @@ export async function connectCommandClient(url: string, options: RedisClientOpti
   client.defineCommand('appendMessage', { numberOfKeys: 4, lua: APPEND_MESSAGE });
   client.defineCommand('readSince', { numberOfKeys: 3, lua: READ_SINCE });
   client.defineCommand('updatePresence', { numberOfKeys: 1, lua: UPDATE_PRESENCE });
-  client.defineCommand('deleteMessage', { numberOfKeys: 2, lua: DELETE_MESSAGE });
+  client.defineCommand('deleteMessage', { numberOfKeys: 3, lua: DELETE_MESSAGE });
   client.defineCommand('refreshMembers', { numberOfKeys: 1, lua: REFRESH_MEMBERS });
   await client.connect();
   return client;

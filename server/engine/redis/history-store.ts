@@ -4,21 +4,35 @@ import { ChatError, unavailable } from '../../errors';
 import type { Cursor, HistorySlice, MessageDraft, StoredMessage } from '../../protocol/types';
 import { idOf, storedMessageParts } from '../../protocol/wire';
 import type { AppendResult, DeleteResult, Deleter, HistoryStore, RoomSummary } from '../engine';
-import { CID_TTL_SEC, cidKey, epochKey, historyKey, messageChannel, roomKeyPrefix, roomsKey, seqKey } from './keys';
+import { sliceFor } from '../cursor';
+import { ROOMS_LIMIT, cidKey, cidTtlSec, epochKey, historyKey, messageChannel, roomKeyPrefix, roomsKey, seqKey } from './keys';
 
 /**
  * The room history in Redis: one Lua script per stored message, one per read. The admin script
- * uses it too. Every Redis failure comes out as `ChatError('unavailable')`.
+ * uses it too. Reads write nothing; every key of a room expires `historyTtlSec` after its last
+ * stored message, and `chat:rooms` is pruned of rooms idle longer than that. Every Redis failure
+ * comes out as `ChatError('unavailable')`.
  */
 export class RedisHistoryStore implements HistoryStore {
+  private readonly ttlMs: number;
+  private readonly cidTtlSec: number;
+
   constructor(
     private readonly redis: Redis,
     private readonly historyLimit: number,
     /** Invoked on every failed Redis call, before it becomes `unavailable` (for /metrics). */
     private readonly onFailure: (err: unknown) => void = () => {},
-  ) {}
+    /** HISTORY_TTL: seconds after its last stored message that every key of a room expires; 0 (the default) keeps rooms forever. */
+    historyTtlSec = 0,
+  ) {
+    if (!Number.isInteger(historyTtlSec) || historyTtlSec < 0) {
+      throw new TypeError('historyTtlSec must be an integer of at least 0 (0 keeps rooms forever)');
+    }
+    this.ttlMs = historyTtlSec * 1000;
+    this.cidTtlSec = cidTtlSec(historyTtlSec);
+  }
 
-  /** One script checks the cid, assigns the id, pushes, trims and publishes. */
+  /** One script checks the cid, assigns the id, pushes, trims, publishes and sets the room's expiry. */
   async append(room: string, draft: MessageDraft): Promise<AppendResult> {
     const { fields, cidField } = storedMessageParts(room, draft);
     let reply: [number, string, string];
@@ -33,32 +47,30 @@ export class RedisHistoryStore implements HistoryStore {
         this.historyLimit,
         messageChannel(room),
         newEpoch(),
-        CID_TTL_SEC,
+        this.cidTtlSec,
+        this.ttlMs,
       );
     } catch (err) {
       this.onFailure(err);
-      throw unavailable(err, 'The history store is unavailable, so the message was not stored');
+      // Redis may still run a script whose answer timed out: the outcome is unknown, and the cid
+      // makes a resend safe.
+      throw new ChatError(
+        'unavailable',
+        'The history store did not answer in time, so the message may not have been stored: resend it with the same cid.',
+        { cause: err },
+      );
     }
     const [stored, json, epoch] = reply;
     const message = { id: idOf(json), json };
-    if (stored === 1) {
-      // chat:rooms lives on another cluster slot, so it is updated beside the script, not in it.
-      this.redis.zadd(roomsKey, Date.now(), room).catch(() => undefined);
-    }
+    if (stored === 1) this.indexRoom(room);
     return { message, duplicate: stored === 0, epoch };
   }
 
+  /** One read-only script: a room that never stored a message answers epoch '' and creates no key. */
   async since(room: string, cursor: Cursor = {}): Promise<HistorySlice> {
     let reply: [string, number, number, string[]];
     try {
-      reply = await this.redis.readSince(
-        historyKey(room),
-        seqKey(room),
-        epochKey(room),
-        newEpoch(),
-        cursor.since ?? -1,
-        cursor.epoch ?? '',
-      );
+      reply = await this.redis.readSince(historyKey(room), seqKey(room), epochKey(room), cursor.since ?? -1, cursor.epoch ?? '');
     } catch (err) {
       this.onFailure(err);
       throw unavailable(err);
@@ -69,14 +81,7 @@ export class RedisHistoryStore implements HistoryStore {
       const json = items[items.length - 1 - i]!;
       messages[i] = { id: idOf(json), json };
     }
-    const base = { room, epoch, last, messages };
-    if (cursor.since === undefined) return { ...base, gap: false, missed: null };
-    if (cursor.epoch !== undefined && cursor.epoch !== epoch) return { ...base, gap: true, missed: null };
-    // Ids are contiguous, so the oldest retained id is last - length + 1.
-    const oldestRetained = last - length + 1;
-    const missed = oldestRetained - 1 - cursor.since;
-    if (missed > 0 && cursor.since < last) return { ...base, gap: true, missed };
-    return { ...base, gap: false, missed: null };
+    return sliceFor(room, cursor, { epoch, last, length, messages });
   }
 
   async delete(room: string, id: number, by: Deleter): Promise<DeleteResult> {
@@ -86,12 +91,14 @@ export class RedisHistoryStore implements HistoryStore {
       reply = await this.redis.deleteMessage(
         historyKey(room),
         seqKey(room),
+        epochKey(room),
         id,
         JSON.stringify(room),
         byFields,
         this.historyLimit,
         messageChannel(room),
         roomKeyPrefix(room),
+        this.ttlMs,
       );
     } catch (err) {
       this.onFailure(err);
@@ -100,20 +107,39 @@ export class RedisHistoryStore implements HistoryStore {
     const [status, json] = reply;
     if (status === 3) throw new ChatError('not_found', `Message ${id} is a delete event, not a message.`);
     if (status === 0 || json === '') throw new ChatError('not_found', `Message ${id} is not in the retained history of ${room}.`);
-    if (status === 1) this.redis.zadd(roomsKey, Date.now(), room).catch(() => undefined);
+    if (status === 1) this.indexRoom(room);
     return { event: { id: idOf(json), json }, duplicate: status === 2 };
   }
 
-  async rooms(): Promise<RoomSummary[]> {
+  /**
+   * The `limit` most recently active rooms: one ZREVRANGEBYSCORE of O(log N + limit), never the
+   * whole set (PROTOCOL.md v2: the lobby reads only what it shows). Rooms idle past HISTORY_TTL
+   * that no store has pruned yet are left out by their score.
+   */
+  async rooms(limit = ROOMS_LIMIT): Promise<RoomSummary[]> {
+    if (!Number.isInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer');
     let flat: string[];
     try {
-      flat = await this.redis.zrevrange(roomsKey, 0, -1, 'WITHSCORES');
+      flat = await this.redis.zrevrangebyscore(roomsKey, '+inf', this.ttlMs > 0 ? Date.now() - this.ttlMs : '-inf', 'WITHSCORES', 'LIMIT', 0, limit);
     } catch (err) {
+      this.onFailure(err);
       throw unavailable(err);
     }
     const rooms: RoomSummary[] = [];
     for (let i = 0; i < flat.length; i += 2) rooms.push({ room: flat[i]!, lastActivity: Number(flat[i + 1]) });
     return rooms;
+  }
+
+  /**
+   * Scores the room in chat:rooms and prunes the rooms idle past HISTORY_TTL, whose keys have
+   * expired: O(log N + pruned) per store, so the set holds only live rooms. chat:rooms lives on
+   * another cluster slot, so this runs beside the script, not in it.
+   */
+  private indexRoom(room: string): void {
+    const now = Date.now();
+    const pipeline = this.redis.pipeline().zadd(roomsKey, now, room);
+    if (this.ttlMs > 0) pipeline.zremrangebyscore(roomsKey, '-inf', `(${now - this.ttlMs}`);
+    pipeline.exec().catch(() => undefined);
   }
 }
 

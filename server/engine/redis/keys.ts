@@ -55,9 +55,25 @@ export function roomOfChannel(channel: string): { room: string; kind: 'message' 
   return { room: m[1]!, kind: (m[2] as 'presence' | 'control' | undefined) ?? 'message' };
 }
 
-/** A SCAN pattern that finds every room's counter, and the room a matching key belongs to. */
-export const SEQ_KEY_PATTERN = 'chat:{*}:seq';
-export const roomOfSeqKey = (key: string): string => key.slice('chat:{'.length, -'}:seq'.length);
+/** A SCAN pattern that finds every key of every room (the admin script's `stats` and `audit` walk them all). */
+export const ROOM_KEY_PATTERN = 'chat:{*}:*';
+
+/**
+ * The room whose history, counter or epoch `key` is, or undefined for any other key (a cid key
+ * ending in `:seq` included: a room name never holds `}`).
+ */
+export function roomOfHistoryKey(key: string): string | undefined {
+  return /^chat:\{([^}]+)\}:(?:history|seq|epoch)$/u.exec(key)?.[1];
+}
 
 /** How long a cid is remembered. */
 export const CID_TTL_SEC = 600;
+
+/**
+ * How long a cid is remembered under HISTORY_TTL: 10 minutes, or HISTORY_TTL when that is
+ * shorter, so no key of a room outlives it (PROTOCOL.md "Redis layout"). 0 is no HISTORY_TTL.
+ */
+export const cidTtlSec = (historyTtlSec: number): number => (historyTtlSec > 0 ? Math.min(CID_TTL_SEC, historyTtlSec) : CID_TTL_SEC);
+
+/** How many rooms `HistoryStore#rooms()` reads when not told: what the lobby shows. */
+export const ROOMS_LIMIT = 50;

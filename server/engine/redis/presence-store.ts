@@ -11,7 +11,9 @@ export const PRESENCE_TTL_MS = 30_000;
 /**
  * Online counts across processes: each process keeps its own member count per room in a
  * Redis hash, refreshed well within `PRESENCE_TTL_MS`, and the total is their sum, computed
- * and published by one script.
+ * and published by one script. Both hashes (counts and members) expire `PRESENCE_TTL_MS` after
+ * their last write: expired fields are dropped as they are met, and a hash nobody writes to
+ * any more goes with its last field, so presence never outlives the connections.
  */
 export class RedisPresenceStore implements PresenceStore {
   constructor(
@@ -55,7 +57,14 @@ export class RedisPresenceStore implements PresenceStore {
   async setMember(room: string, member: PresenceMember): Promise<void> {
     try {
       if (member.connections > 0) {
-        await this.redis.hset(membersKey(room), this.field(member), `${Date.now() + PRESENCE_TTL_MS}\t${entryJson(member)}`);
+        // The hash expires with its newest entry, so one that a dead process left goes by itself.
+        const replies = await this.redis
+          .multi()
+          .hset(membersKey(room), this.field(member), `${Date.now() + PRESENCE_TTL_MS}\t${entryJson(member)}`)
+          .pexpire(membersKey(room), PRESENCE_TTL_MS)
+          .exec();
+        const failed = replies?.find(([err]) => err);
+        if (failed) throw failed[0];
       } else {
         await this.redis.hdel(membersKey(room), this.field(member));
       }

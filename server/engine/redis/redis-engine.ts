@@ -9,6 +9,8 @@ import { RedisRoomBus } from './room-bus';
 export interface RedisEngineOptions {
   readonly url: string;
   readonly historyLimit: number;
+  /** HISTORY_TTL: seconds after its last stored message that every key of a room expires; 0 (the default) keeps rooms forever. */
+  readonly historyTtlSec?: number;
   /** This process's name in the presence hashes; unique per process. */
   readonly processId: string;
   /** Invoked on every connection error and every failed store call (for logs and /metrics). */
@@ -21,8 +23,16 @@ export interface RedisEngine extends Engine {
   readonly redis: Redis;
 }
 
-/** Connects to the Redis at `options.url`; rejects with a sentence when it does not answer. */
+/**
+ * Connects to the Redis at `options.url`; rejects with a sentence when it does not answer, and
+ * throws a `TypeError` for options out of range.
+ */
 export async function connectRedisEngine(options: RedisEngineOptions): Promise<RedisEngine> {
+  const { historyTtlSec = 0 } = options;
+  // Checked before connecting, so a bad option leaves no connection open.
+  if (!Number.isInteger(historyTtlSec) || historyTtlSec < 0) {
+    throw new TypeError('historyTtlSec must be an integer of at least 0 (0 keeps rooms forever)');
+  }
   const onError = (err: unknown) => options.onError?.(err);
   let redis: Redis | undefined;
   let subscriber: Redis | undefined;
@@ -39,7 +49,7 @@ export async function connectRedisEngine(options: RedisEngineOptions): Promise<R
   return {
     name: 'redis',
     redis: command,
-    history: new RedisHistoryStore(command, options.historyLimit, onError),
+    history: new RedisHistoryStore(command, options.historyLimit, onError, historyTtlSec),
     presence: new RedisPresenceStore(command, options.processId),
     bus: new RedisRoomBus(sub, command),
     bans: new RedisBanList(command, onError),

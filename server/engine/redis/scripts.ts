@@ -11,12 +11,32 @@ local now = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
 `;
 
 /**
- * appendMessage: check the cid, assign the id, LPUSH, LTRIM, remember the cid, PUBLISH.
+ * Gives a room's keys (KEYS[1] to KEYS[3]: history, seq, epoch) HISTORY_TTL from now, so every
+ * key of the room goes together that long after its last stored message (PROTOCOL.md v2 "Room
+ * lifecycle"). ARGV[ttlArg] is the TTL in ms; 0 keeps the room forever, also one that an earlier
+ * setting gave a TTL. The keys get the same deadline: time stands still inside a script.
+ */
+const keepRoomFor = (ttlArg: number) => `
+local ttl = tonumber(ARGV[${ttlArg}])
+for i = 1, 3 do
+  if ttl > 0 then
+    redis.call('PEXPIRE', KEYS[i], ttl)
+  else
+    redis.call('PERSIST', KEYS[i])
+  end
+end
+`;
+
+/**
+ * appendMessage: check the cid, assign the id, LPUSH, LTRIM, remember the cid, PUBLISH, and
+ * give the room's keys HISTORY_TTL. The first stored message creates the room's epoch (reads
+ * never do: PROTOCOL.md v2 "The cursor, amended").
  *
  * KEYS[1] history list   KEYS[2] seq counter   KEYS[3] epoch   KEYS[4] cid key (unused without a cid)
  * ARGV[1] the message's middle fields as JSON (`"room":…,"user":…,"text":…`)
  * ARGV[2] `,"cid":…` or ''    ARGV[3] history limit    ARGV[4] pub/sub channel
- * ARGV[5] an epoch to create if none exists    ARGV[6] cid TTL in seconds
+ * ARGV[5] an epoch to create if none exists    ARGV[6] cid TTL in seconds (min(600, HISTORY_TTL))
+ * ARGV[7] HISTORY_TTL in ms, 0 for none
  *
  * Returns { 1 if stored now or 0 for a repeated cid, the message JSON, the epoch }.
  * The JSON always starts `{"id":N,` so readers can take the id without parsing.
@@ -24,7 +44,10 @@ local now = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
 export const APPEND_MESSAGE = `
 local epoch = redis.call('GET', KEYS[3])
 if not epoch then
+  -- A room without its epoch is a new room. Whatever an old one left (keys an operator deleted
+  -- one by one) must not carry its ids or this send's cid into the new epoch.
   epoch = ARGV[5]
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
   redis.call('SET', KEYS[3], epoch)
 end
 if ARGV[2] ~= '' then
@@ -41,31 +64,31 @@ redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
 if ARGV[2] ~= '' then
   redis.call('SET', KEYS[4], json, 'EX', tonumber(ARGV[6]))
 end
+${keepRoomFor(7)}
 redis.call('PUBLISH', ARGV[4], json)
 return {1, json, epoch}
 `;
 
 /**
- * readSince: the epoch (created when missing), the counter, the list length, and the newest
- * messages a cursor needs (all of them without a usable cursor), newest first.
+ * readSince: the epoch, the counter, the list length, and the newest messages a cursor needs
+ * (all of them without a usable cursor), newest first. It writes nothing: a room that never
+ * stored a message (or whose keys expired) answers epoch '' and creates no key.
  *
  * KEYS[1] history list   KEYS[2] seq counter   KEYS[3] epoch
- * ARGV[1] an epoch to create if none exists   ARGV[2] since, or -1 for none
- * ARGV[3] the client's epoch, or ''
+ * ARGV[1] since, or -1 for none   ARGV[2] the client's epoch, or '' for none known
  *
- * Returns { epoch, seq, length, items }.
+ * Returns { epoch or '', seq, length, items }.
  */
 export const READ_SINCE = `
 local epoch = redis.call('GET', KEYS[3])
 if not epoch then
-  epoch = ARGV[1]
-  redis.call('SET', KEYS[3], epoch)
+  return {'', 0, 0, {}}
 end
 local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
 local len = redis.call('LLEN', KEYS[1])
-local since = tonumber(ARGV[2])
+local since = tonumber(ARGV[1])
 local want = len
-if since >= 0 and (ARGV[3] == '' or ARGV[3] == epoch) then
+if since >= 0 and (ARGV[2] == '' or ARGV[2] == epoch) then
   want = math.max(0, math.min(len, seq - since))
 end
 local items = {}
@@ -78,6 +101,8 @@ return {epoch, seq, len, items}
 /**
  * updatePresence: set this process's member count for a room, drop the counts of processes
  * that stopped refreshing theirs, and optionally PUBLISH a presence frame with the new total.
+ * The hash itself expires as its newest count does, so a room whose processes all died leaves
+ * nothing behind.
  *
  * KEYS[1] presence hash
  * ARGV[1] process id   ARGV[2] member count here   ARGV[3] how long the count holds (ms)
@@ -94,6 +119,7 @@ if tonumber(ARGV[2]) > 0 then
 else
   redis.call('HDEL', KEYS[1], ARGV[1])
 end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
 local total = 0
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
@@ -116,17 +142,23 @@ return total
  * `"deleted":true`, `"kind":"delete"` and `,"ts":` can only appear as top-level fields (inside a
  * string value their quotes are escaped): plain searches are exact, and no JSON is re-encoded.
  *
- * KEYS[1] history list   KEYS[2] seq counter
+ * KEYS[1] history list   KEYS[2] seq counter   KEYS[3] epoch
  * ARGV[1] N   ARGV[2] the room as a JSON string   ARGV[3] `"user":…[,"uid":…]` of the deleter
  * ARGV[4] history limit   ARGV[5] pub/sub channel   ARGV[6] the room's key prefix `chat:{ROOM}:`
+ * ARGV[7] HISTORY_TTL in ms, 0 for none
  *
  * A cid remembered for N is pointed at the tombstone: the cid travels in the broadcast, so
- * anyone could otherwise resend it and read the deleted text back.
+ * anyone could otherwise resend it and read the deleted text back. It keeps its own TTL, which
+ * is never longer than the room's. A delete stores an event, so it gives the room HISTORY_TTL
+ * again, like an append; in a room that does not exist it finds nothing and writes nothing.
  *
  * Returns { status, json }: 1 stored (json: the new event), 2 deleted before (json: the first
  * delete event, or '' if it is no longer retained), 0 not retained, 3 N is a delete event.
  */
 export const DELETE_MESSAGE = `
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  return {0, ''}
+end
 local target = tonumber(ARGV[1])
 local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
 local len = redis.call('LLEN', KEYS[1])
@@ -191,6 +223,7 @@ local json = '{"id":' .. string.format('%d', id) .. ',"room":' .. ARGV[2] .. ','
   ',"kind":"delete","target":' .. string.format('%d', target) .. ',"ts":' .. now .. '}'
 redis.call('LPUSH', KEYS[1], json)
 redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[4]) - 1)
+${keepRoomFor(7)}
 redis.call('PUBLISH', ARGV[5], json)
 return {1, json}
 `;
@@ -199,6 +232,7 @@ return {1, json}
  * refreshMembers: re-assert this process's entries in a room's member hash with a new expiry,
  * and drop every entry (of any process) that expired: once per room per refresh, so a process
  * that died drops out of the presence list, and joins and leaves stay one HSET or HDEL each.
+ * The hash expires with the entries just re-asserted (the newest), so no dead process keeps it.
  *
  * KEYS[1] member hash
  * ARGV[1] now (ms)   ARGV[2] the new expiry (ms)   ARGV[3], ARGV[4], …: field, entry JSON pairs
@@ -207,6 +241,9 @@ export const REFRESH_MEMBERS = `
 local nowMs = tonumber(ARGV[1])
 for i = 3, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[2] .. '\\t' .. ARGV[i + 1])
+end
+if #ARGV >= 3 then
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) - nowMs)
 end
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
