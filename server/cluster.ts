@@ -63,10 +63,10 @@ export function runPrimary(options: PrimaryOptions): void {
       const n = lived > HEALTHY_AFTER_MS ? 0 : (failures.get(slot) ?? 0);
       failures.set(slot, n + 1);
       const delay = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** n);
-      log.warn({ slot, pid: worker.process.pid, code, signal, restartInMs: delay }, 'a worker exited; restarting it');
+      log.warn({ slot, workerPid: worker.process.pid, code, signal, restartInMs: delay }, 'a worker exited; restarting it');
       setTimeout(() => !stopping && fork(slot), delay).unref();
     });
-    log.info({ slot, pid: worker.process.pid }, 'worker started');
+    log.info({ slot, workerPid: worker.process.pid }, 'worker started');
   };
 
   const stop = (why: string, code = 0): void => {
