@@ -42,10 +42,15 @@ afterEach(async () => {
 });
 
 describe('PresenceAnnouncer#joined(room, name) and #left(room, name)', () => {
+  const endOfTurn = () => jest.runOnlyPendingTimers();
+
   it('announces each join and leave with the new count in a small room', () => {
     announcer.joined('r', { name: 'ann' });
+    endOfTurn();
     announcer.joined('r', { name: 'bob' });
+    endOfTurn();
     announcer.left('r', { name: 'ann' });
+    endOfTurn();
     expect(store.updates).toEqual([
       { room: 'r', count: 1, change: { joined: 'ann' } },
       { room: 'r', count: 2, change: { joined: 'bob' } },
@@ -54,8 +59,16 @@ describe('PresenceAnnouncer#joined(room, name) and #left(room, name)', () => {
     expect(announcer.online('r')).toBe(1);
   });
 
+  it('announces a storm of joins in one turn as one count-only update, not one frame per joiner', () => {
+    for (let i = 0; i < 30; i++) announcer.joined('r', { name: `u${i}` });
+    expect(store.updates).toEqual([]);
+    endOfTurn();
+    expect(store.updates).toEqual([{ room: 'r', count: 30, change: undefined }]);
+  });
+
   it(`coalesces a big room's changes (over ${PRESENCE_NAMES_LIMIT} here) into one count-only update per second`, () => {
     for (let i = 0; i < PRESENCE_NAMES_LIMIT; i++) announcer.joined('big', { name: `u${i}` });
+    endOfTurn();
     const named = store.updates.length;
     for (let i = 0; i < 50; i++) announcer.joined('big', { name: `late${i}` });
     announcer.left('big', { name: 'u0' });

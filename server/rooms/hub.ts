@@ -2,6 +2,7 @@ import type { HistoryStore, MemberRef, RoomBus } from '../engine/engine';
 import { ChatError, unavailable } from '../errors';
 import type { Logger } from '../logger';
 import type { Cursor, HistorySlice } from '../protocol/types';
+import { JoinReads } from './join-reads';
 import type { PresenceAnnouncer } from './presence-announcer';
 import { RoomSequence, type RoomMember } from './room-sequence';
 
@@ -32,10 +33,12 @@ export class RoomHub {
   private readonly rooms = new Map<string, ActiveRoom>();
   private readonly log: Logger;
   private readonly stopListening: () => void;
+  private readonly joinReads: JoinReads;
   private closed = false;
 
   constructor(private readonly options: RoomHubOptions) {
     this.log = options.logger.child({ module: 'chat:hub' });
+    this.joinReads = new JoinReads((room) => options.history.since(room, {}));
     this.stopListening = options.bus.listen({
       message: (room, json) => this.rooms.get(room)?.sequence.receive(json),
       presence: (room, frame) => this.rooms.get(room)?.sequence.presence(frame),
@@ -60,7 +63,8 @@ export class RoomHub {
       await active.subscribed.catch((err: unknown) => {
         throw unavailable(err, 'The pub/sub connection is unavailable');
       });
-      slice = await this.options.history.since(room, cursor);
+      // Shared with the other joins of this room that come with it: one read for a storm of joins.
+      slice = await this.joinReads.since(room, cursor);
     } catch (err) {
       this.leave(room, member);
       throw err;

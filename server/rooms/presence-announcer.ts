@@ -28,6 +28,8 @@ interface RoomPresence {
   online: number;
   /** Set while a big room's count-only frame is pending. */
   timer: NodeJS.Timeout | undefined;
+  /** Changes of this turn of the event loop, announced together at its end. */
+  turn: PresenceChange[] | undefined;
   /** This process's people in the room, by uid or name, with their connection counts. */
   readonly people: Map<string, { name: string; uid?: string; connections: number }>;
 }
@@ -56,7 +58,7 @@ export class PresenceAnnouncer {
   /** Invoked when a named member has joined `room` and had its history. */
   joined(room: string, person: Person): void {
     let presence = this.rooms.get(room);
-    if (!presence) this.rooms.set(room, (presence = { online: 0, timer: undefined, people: new Map() }));
+    if (!presence) this.rooms.set(room, (presence = { online: 0, timer: undefined, turn: undefined, people: new Map() }));
     presence.online++;
     this.count(room, presence, person, +1);
     this.announce(room, presence, { joined: person.name });
@@ -74,8 +76,9 @@ export class PresenceAnnouncer {
     }
     // The last one out: the count must drop to 0 for the other processes now.
     this.rooms.delete(room);
-    if (presence.timer) {
+    if (presence.timer || presence.turn) {
       clearTimeout(presence.timer);
+      presence.turn = undefined;
       this.publish(room, 0, undefined);
     } else {
       this.publish(room, 0, { left: person.name });
@@ -108,7 +111,19 @@ export class PresenceAnnouncer {
 
   private announce(room: string, presence: RoomPresence, change: PresenceChange): void {
     if (presence.online <= PRESENCE_NAMES_LIMIT && !presence.timer) {
-      this.publish(room, presence.online, change);
+      // A storm of joins in one turn (a deploy, a blip) is one update, not one frame per joiner
+      // to every member: one change keeps its name, several become one count-only frame.
+      if (presence.turn) {
+        presence.turn.push(change);
+        return;
+      }
+      presence.turn = [change];
+      setImmediate(() => {
+        const changes = presence.turn ?? [];
+        presence.turn = undefined;
+        if (this.closed || this.rooms.get(room) !== presence || changes.length === 0) return;
+        this.publish(room, presence.online, changes.length === 1 ? changes[0] : undefined);
+      });
       return;
     }
     // A big room: one count-only frame per period carries every change since the last.
