@@ -1,21 +1,27 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
+import { ChatClient, type HistoryEvent, type StoredEvent, type TransportName } from '../client';
 import { startLocalRedis, type LocalRedis } from '../server/engine/redis/local-redis';
+import { startFaultProxy, type FaultProxy } from './lib/fault-proxy';
 import { freePort } from './lib/free-port';
 import { prng } from './lib/prng';
 
 /**
- * The chaos run behind the delivery guarantees: receivers on all four transports, spread over
- * two server processes, while senders send with cids and, at random, sockets are cut, a process
- * is killed and restarted, Redis is restarted (append-only, fsync always: an acknowledged write
- * survives), a reader stalls, and a reader sleeps through more messages than the room keeps.
- * Each receiver checks, message by message: no id twice, ids strictly increasing, and every skip
- * announced as a gap with exactly its count. At the end every receiver must hold the last
- * acknowledged id.
+ * The chaos run behind the delivery guarantees, held by the client library itself: every
+ * receiver and every sender is a `ChatClient` (receivers on one transport each, all four
+ * transports, spread over two server processes; senders through `send()`, with its outbox and
+ * cids), while, at random, connections are cut, a process is killed and restarted, Redis is
+ * restarted (append-only, fsync always: an acknowledged write survives), a reader stalls, and a
+ * reader sleeps through more messages than the room keeps. The faults reach the clients through
+ * their network, never their code: each client talks to the servers through its own TCP proxy
+ * (bench/lib/fault-proxy.ts), which picks a server process for every connection, and can cut,
+ * stall or refuse. Each receiver checks what the library hands it, event by event: no id twice,
+ * ids strictly increasing, and every skip announced as a gap with exactly its count. At the end
+ * every receiver must hold the last acknowledged id, and every send must have settled once.
  */
 
 export interface ChaosOptions {
@@ -31,7 +37,7 @@ export interface ChaosOptions {
 
 export interface ReceiverReport {
   name: string;
-  transport: Transport;
+  transport: TransportName;
   received: number;
   last: number;
   gaps: Array<{ after: number; missed: number | null }>;
@@ -43,24 +49,20 @@ export interface ChaosReport {
   acked: number;
   lastId: number;
   ackMismatches: string[];
+  /** Sends that were refused or never settled (each must resolve once, with its stored message). */
+  sendProblems: string[];
   events: Record<string, number>;
   receivers: ReceiverReport[];
   seconds: number;
-}
-
-type Transport = 'ws' | 'sse' | 'longpoll' | 'poll';
-interface Message {
-  id: number;
-  text: string;
 }
 
 const ROOT = join(__dirname, '..');
 const ROOM = 'chaos';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** One receiver's view of the room, checked as it goes. */
+/** One receiver's view of the room, checked as the library hands it on. */
 class Tracker {
-  epoch: string | undefined;
+  epoch = '';
   last = 0;
   joined = false;
   received = 0;
@@ -71,26 +73,26 @@ class Tracker {
 
   constructor(
     readonly name: string,
-    readonly transport: Transport,
+    readonly transport: TransportName,
   ) {}
 
-  /** A history answer (join, resume or resync). */
-  history(epoch: string, messages: Message[], gap: boolean, missed: number | null | undefined): void {
-    if (this.epoch !== undefined && epoch !== this.epoch) {
-      this.problems.push(`the epoch changed from ${this.epoch} to ${epoch}: an acknowledged history was lost`);
+  /** A `history` event (join, resume or resync). */
+  history(h: HistoryEvent): void {
+    // An empty epoch means none was known yet (an empty room): learning one is no change.
+    if (this.epoch !== '' && h.epoch !== this.epoch) {
+      this.problems.push(`the epoch changed from ${this.epoch} to ${h.epoch}: an acknowledged history was lost`);
     }
-    this.epoch = epoch;
+    if (h.epoch !== '') this.epoch = h.epoch;
+    if (this.joined && h.gap) {
+      this.gaps.push({ after: this.last, missed: h.missed });
+      this.pendingGap = h.missed;
+    }
     this.joined = true;
-    if (gap) this.gap(missed ?? null);
-    for (const m of messages) this.message(m);
+    for (const m of h.messages) this.message(m);
   }
 
-  gap(missed: number | null): void {
-    this.gaps.push({ after: this.last, missed });
-    this.pendingGap = missed;
-  }
-
-  message(m: Message): void {
+  /** A `message` event, or one message of a history. */
+  message(m: StoredEvent): void {
     if (m.id <= this.last) {
       this.problems.push(`message ${m.id} came again (or out of order) after ${this.last}`);
       return;
@@ -102,14 +104,6 @@ class Tracker {
     this.pendingGap = undefined;
     this.last = m.id;
     this.received++;
-  }
-
-  query(extra = ''): string {
-    const parts = [];
-    if (this.joined) parts.push(`since=${this.last}`);
-    if (this.epoch) parts.push(`epoch=${this.epoch}`);
-    if (extra) parts.push(extra);
-    return parts.length ? `?${parts.join('&')}` : '';
   }
 }
 
@@ -163,167 +157,33 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     });
   };
   await Promise.all([startServer(0), startServer(1)]);
-  const anyPort = () => pick(ports);
 
   let stopping = false;
   const stops: Array<() => void> = [];
-
-  // ---- receivers ---------------------------------------------------------------------------
-  const trackers: Tracker[] = [];
-  const cutters: Array<() => void> = [];
-  const stallers: Array<(ms: number) => void> = [];
-  const sleepers: Array<(ms: number) => void> = [];
-
-  const wsReceiver = (t: Tracker) => {
-    let socket: WebSocket | undefined;
-    let asleepUntil = 0;
-    const open = () => {
-      if (stopping) return;
-      const ws = new WebSocket(`ws://127.0.0.1:${anyPort()}/ws/${ROOM}${t.query('name=' + t.name)}`);
-      socket = ws;
-      ws.on('message', (data: Buffer) => {
-        const frame = JSON.parse(data.toString()) as { type: string; epoch: string; messages: Message[]; gap: boolean; missed?: number } & Message;
-        if (frame.type === 'history') t.history(frame.epoch, frame.messages, frame.gap, frame.missed);
-        if (frame.type === 'message') t.message(frame);
-      });
-      ws.on('error', () => undefined);
-      ws.once('close', () => {
-        if (socket !== ws || stopping) return;
-        t.reconnects++;
-        setTimeout(open, Math.max(50 + random() * 250, asleepUntil - Date.now()));
-      });
-    };
-    open();
-    cutters.push(() => socket?.terminate());
-    stallers.push((ms) => {
-      const raw = (socket as unknown as { _socket?: { pause(): void; resume(): void } } | undefined)?._socket;
-      raw?.pause();
-      setTimeout(() => raw?.resume(), ms);
+  const clients: ChatClient[] = [];
+  const proxies: FaultProxy[] = [];
+  /** A client of its own through a proxy of its own, reconnecting briskly (the run is short). */
+  const client = async (name: string, transport: TransportName): Promise<{ chat: ChatClient; proxy: FaultProxy }> => {
+    const proxy = await startFaultProxy(() => pick(ports));
+    proxies.push(proxy);
+    const chat = new ChatClient({
+      url: `http://127.0.0.1:${proxy.port}`,
+      room: ROOM,
+      name,
+      transports: [transport],
+      WebSocket,
+      EventSource,
+      reconnectBaseMs: 300,
+      reconnectMaxMs: 2000,
+      connectTimeoutMs: 10_000,
+      pollIntervalMs: 150,
+      longPollTimeoutSec: 3,
     });
-    sleepers.push((ms) => {
-      asleepUntil = Date.now() + ms;
-      socket?.terminate();
-    });
-    stops.push(() => socket?.terminate());
+    clients.push(chat);
+    return { chat, proxy };
   };
 
-  const sseReceiver = (t: Tracker) => {
-    let req: ClientRequest | undefined;
-    let asleepUntil = 0;
-    const open = () => {
-      if (stopping) return;
-      const headers: Record<string, string> = t.joined && t.epoch ? { 'Last-Event-ID': `${t.epoch}:${t.last}` } : {};
-      const r = request({ host: '127.0.0.1', port: anyPort(), path: `/api/rooms/${ROOM}/events?name=${t.name}`, headers, agent: false });
-      req = r;
-      const again = () => {
-        if (req !== r || stopping) return;
-        req = undefined;
-        t.reconnects++;
-        setTimeout(open, Math.max(50 + random() * 250, asleepUntil - Date.now()));
-      };
-      r.on('response', (res: IncomingMessage) => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          res.once('end', again);
-          return;
-        }
-        res.setEncoding('utf8');
-        let buffer = '';
-        res.on('data', (chunk: string) => {
-          buffer += chunk;
-          let end;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
-            const block = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const event = /^event: (.*)$/m.exec(block)?.[1];
-            const data = /^data: (.*)$/m.exec(block)?.[1];
-            if (!event || !data) continue;
-            const value = JSON.parse(data) as { epoch: string; missed: number | null; last: number } & Message;
-            if (event === 'gap') {
-              if (t.epoch !== undefined && value.epoch !== t.epoch) t.history(value.epoch, [], true, null);
-              else {
-                t.epoch = value.epoch;
-                t.gap(value.missed);
-              }
-            } else if (event === 'ready') {
-              if (!t.joined) t.history(value.epoch, [], false, undefined);
-            } else if (event === 'message') {
-              const epoch = /^id: ([^:]+):/m.exec(block)?.[1];
-              if (!t.joined && epoch) t.history(epoch, [], false, undefined);
-              t.message(value);
-            }
-          }
-        });
-        res.once('end', again);
-        res.once('error', again);
-      });
-      r.on('error', again);
-      r.end();
-    };
-    open();
-    cutters.push(() => req?.destroy());
-    sleepers.push((ms) => {
-      asleepUntil = Date.now() + ms;
-      req?.destroy();
-    });
-    stops.push(() => req?.destroy());
-  };
-
-  const pollReceiver = (t: Tracker, long: boolean) => {
-    let asleepUntil = 0;
-    let current: ClientRequest | undefined;
-    void (async () => {
-      while (!stopping) {
-        if (Date.now() < asleepUntil) {
-          await sleep(50);
-          continue;
-        }
-        const path = long
-          ? `/api/rooms/${ROOM}/poll${t.query('timeout=3')}`
-          : `/api/rooms/${ROOM}/messages${t.query()}`;
-        try {
-          const answer = await new Promise<{ epoch: string; messages: Message[]; gap: boolean; missed?: number }>((resolve, reject) => {
-            const r = request({ host: '127.0.0.1', port: anyPort(), path, agent: false }, (res) => {
-              let text = '';
-              res.setEncoding('utf8');
-              res.on('data', (d) => (text += d));
-              res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text)) : reject(new Error(`HTTP ${res.statusCode}`))));
-              res.on('error', reject);
-            });
-            current = r;
-            r.on('error', reject);
-            r.end();
-          });
-          if (!t.joined || answer.gap || answer.epoch !== t.epoch) t.history(answer.epoch, answer.messages, answer.gap, answer.missed);
-          else for (const m of answer.messages) t.message(m);
-          if (!long) await sleep(150);
-        } catch {
-          t.reconnects++;
-          await sleep(100 + random() * 200);
-        }
-      }
-    })();
-    cutters.push(() => current?.destroy());
-    sleepers.push((ms) => {
-      asleepUntil = Date.now() + ms;
-      current?.destroy();
-    });
-  };
-
-  for (const transport of ['ws', 'sse', 'longpoll', 'poll'] as const) {
-    for (let i = 0; i < options.receivers; i++) {
-      const t = new Tracker(`${transport}-${i}`, transport);
-      trackers.push(t);
-      if (transport === 'ws') wsReceiver(t);
-      if (transport === 'sse') sseReceiver(t);
-      if (transport === 'longpoll') pollReceiver(t, true);
-      if (transport === 'poll') pollReceiver(t, false);
-    }
-  }
-  const deadline = Date.now() + 15_000;
-  while (trackers.some((t) => !t.joined) && Date.now() < deadline) await sleep(50);
-
-  // ---- senders -----------------------------------------------------------------------------
+  // Every cid anyone saw stored, with its id: one cid with two ids is a message stored twice.
   const acked = new Map<string, number>();
   const ackMismatches: string[] = [];
   const ack = (cid: string, id: number) => {
@@ -331,86 +191,69 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     if (before !== undefined && before !== id) ackMismatches.push(`${cid} acked as ${before} and then ${id}`);
     acked.set(cid, id);
   };
+
+  // ---- receivers: a ChatClient each, on one transport ----------------------------------------
+  const trackers: Tracker[] = [];
+  const cutters: Array<() => void> = [];
+  const stallers: Array<(ms: number) => void> = [];
+  const sleepers: Array<(ms: number) => void> = [];
+  for (const transport of ['ws', 'sse', 'longpoll', 'poll'] as const) {
+    for (let i = 0; i < options.receivers; i++) {
+      const t = new Tracker(`${transport}-${i}`, transport);
+      trackers.push(t);
+      const { chat, proxy } = await client(t.name, transport);
+      const seen = new Map<string, number>();
+      const observe = (m: StoredEvent) => {
+        if (m.text !== undefined && m.cid !== undefined) seen.set(m.cid, m.id);
+      };
+      chat.on('history', (h) => {
+        h.messages.forEach(observe);
+        t.history(h);
+      });
+      chat.on('message', (m) => {
+        observe(m);
+        t.message(m);
+      });
+      chat.on('state', (state) => {
+        if (state === 'reconnecting') t.reconnects++;
+        if (state === 'closed' && !stopping) t.problems.push(`the client stopped for good (${chat.me ? 'after joining' : 'before joining'})`);
+      });
+      stops.push(() => seen.forEach((id, cid) => ack(cid, id)));
+      cutters.push(() => proxy.cut());
+      // A stalled socket is a WebSocket's trouble (the server's slow-consumer close): as before, only ws readers stall.
+      if (transport === 'ws') stallers.push((ms) => proxy.stall(ms));
+      sleepers.push((ms) => proxy.refuse(ms));
+    }
+  }
+  const deadline = Date.now() + 15_000;
+  while (trackers.some((t) => !t.joined) && Date.now() < deadline) await sleep(50);
+
+  // ---- senders: ChatClient.send, its outbox and cids ---------------------------------------
+  const sendProblems: string[] = [];
+  const sends: Array<Promise<void>> = [];
   const senderCount = 3;
   const interval = (1000 * senderCount) / options.rate;
-
-  const wsSender = async (n: number) => {
-    let socket: WebSocket | undefined;
-    const waiters = new Map<string, (ok: boolean) => void>();
-    const connect = () =>
-      new Promise<WebSocket | undefined>((resolve) => {
-        const ws = new WebSocket(`ws://127.0.0.1:${anyPort()}/ws/${ROOM}?name=sender-${n}`);
-        ws.on('message', (data: Buffer) => {
-          const f = JSON.parse(data.toString()) as { type: string; cid?: string; id?: number };
-          if (f.type === 'ack' && f.cid) {
-            ack(f.cid, f.id!);
-            waiters.get(f.cid)?.(true);
-          }
-          if (f.type === 'error' && f.cid) waiters.get(f.cid)?.(false);
-          if (f.type === 'history') resolve(ws);
-        });
-        ws.on('error', () => undefined);
-        ws.once('close', () => {
-          for (const w of waiters.values()) w(false);
-          resolve(undefined);
-        });
-      });
-    for (let i = 0; ; i++) {
-      if (Date.now() - started > options.seconds * 1000) break;
-      const cid = `ws${n}-${i}`;
-      for (let attempt = 0; ; attempt++) {
-        if (!socket || socket.readyState !== WebSocket.OPEN) socket = await connect();
-        if (!socket) {
-          await sleep(100);
-          continue;
-        }
-        const ok = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(false), 3000);
-          waiters.set(cid, (value) => {
-            clearTimeout(timer);
-            resolve(value);
-          });
-          socket!.send(JSON.stringify({ type: 'message', text: `message ${cid}`, cid }));
-        });
-        waiters.delete(cid);
-        if (ok) break;
-        await sleep(100);
-      }
-      await sleep(interval * (0.5 + random()));
-    }
-    socket?.close();
-  };
-
-  const httpSender = async () => {
-    for (let i = 0; ; i++) {
-      if (Date.now() - started > options.seconds * 1000) break;
-      const cid = `http-${i}`;
-      for (;;) {
-        const result = await new Promise<number | undefined>((resolve) => {
-          const body = JSON.stringify({ user: 'http-sender', text: `message ${cid}`, cid });
-          const r = request(
-            { host: '127.0.0.1', port: anyPort(), path: `/api/rooms/${ROOM}/messages`, method: 'POST', agent: false, headers: { 'content-type': 'application/json' } },
-            (res) => {
-              let text = '';
-              res.on('data', (d) => (text += d));
-              res.on('end', () => resolve(res.statusCode! < 300 ? (JSON.parse(text) as { message: Message }).message.id : undefined));
-              res.on('error', () => resolve(undefined));
-            },
-          );
-          r.on('error', () => resolve(undefined));
-          r.end(body);
-        });
-        if (result !== undefined) {
-          ack(cid, result);
-          break;
-        }
-        await sleep(100);
-      }
+  const sender = async (name: string, transport: TransportName) => {
+    // The HTTP sender's transport sends with POST; it polls too, but nothing here reads it.
+    const { chat } = await client(name, transport);
+    for (let i = 0; Date.now() - started <= options.seconds * 1000; i++) {
+      const text = `message ${name}-${i}`;
+      sends.push(
+        chat.send(text).then(
+          (stored) => {
+            if (stored.text !== text || stored.cid === undefined) sendProblems.push(`${name}-${i} resolved with ${JSON.stringify(stored)}`);
+            else ack(stored.cid, stored.id);
+          },
+          (err: unknown) => {
+            sendProblems.push(`${name}-${i} was refused: ${(err as Error).message}`);
+          },
+        ),
+      );
       await sleep(interval * (0.5 + random()));
     }
   };
 
-  const sending = Promise.all([wsSender(0), wsSender(1), httpSender()]);
+  const sending = Promise.all([sender('sender-0', 'ws'), sender('sender-1', 'ws'), sender('http-sender', 'poll')]);
 
   // ---- chaos -------------------------------------------------------------------------------
   const sleepMs = Math.ceil((options.historyLimit / options.rate) * 1500);
@@ -443,19 +286,30 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 
   await sending;
+  // Every send settles once the servers and Redis are back; one that never does is a problem.
+  let giveUp: ReturnType<typeof setTimeout> | undefined;
+  const settled = await Promise.race([
+    Promise.all(sends).then(() => true),
+    new Promise<boolean>((resolve) => (giveUp = setTimeout(() => resolve(false), 30_000))),
+  ]);
+  clearTimeout(giveUp);
+  if (!settled) sendProblems.push(`${clients.reduce((n, c) => n + c.pending.length, 0)} sends never settled`);
   const lastId = Math.max(0, ...acked.values());
   const catchUpUntil = Date.now() + 20_000;
   while (trackers.some((t) => t.last < lastId) && Date.now() < catchUpUntil) await sleep(100);
   stopping = true;
   for (const stop of stops) stop();
+  for (const chat of clients) chat.close();
+  await Promise.all(proxies.map((p) => p.close()));
   await Promise.all([killServer(0), killServer(1)]);
   await redis.stop();
   rmSync(dir, { recursive: true, force: true });
 
   return {
-    acked: acked.size,
+    acked: [...acked.keys()].length,
     lastId,
     ackMismatches,
+    sendProblems,
     events,
     seconds: Math.round((Date.now() - started) / 1000),
     receivers: trackers.map((t) => ({

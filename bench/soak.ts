@@ -3,7 +3,8 @@ import { runChaos } from './chaos';
 
 /**
  * `npm run soak -- --seconds 600`: the chaos run of the test suite, for longer, printing its
- * figures. Exits 1 when any receiver saw a broken guarantee.
+ * figures. Every receiver and sender is a ChatClient (bench/chaos.ts). Exits 1 when any receiver
+ * saw a broken guarantee or any send did not settle once.
  */
 async function main(): Promise<void> {
   const opts = new Command()
@@ -25,8 +26,8 @@ async function main(): Promise<void> {
     console.log(`${r.name.padEnd(12)} received ${String(r.received).padStart(5)}  last ${r.last}  reconnects ${String(r.reconnects).padStart(3)}  gaps: ${gaps}`);
     for (const p of r.problems) console.log(`  PROBLEM: ${p}`);
   }
-  const broken = report.receivers.some((r) => r.problems.length > 0) || report.ackMismatches.length > 0;
-  for (const m of report.ackMismatches) console.log(`PROBLEM: ${m}`);
+  const broken = report.receivers.some((r) => r.problems.length > 0) || report.ackMismatches.length > 0 || report.sendProblems.length > 0;
+  for (const m of [...report.ackMismatches, ...report.sendProblems]) console.log(`PROBLEM: ${m}`);
   console.log(broken ? 'soak: guarantees BROKEN' : 'soak: every guarantee held');
   process.exit(broken ? 1 : 0);
 }

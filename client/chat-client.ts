@@ -5,8 +5,9 @@ import { Emitter } from './emitter';
 import { ChatClientError, endsClient, isResendable, type ChatErrorInfo, type ErrorCode } from './errors';
 import { checkName, resolveOptions, type ChatClientOptions, type ResolvedOptions } from './options';
 import { isValidCid, Outbox, type PendingSend } from './outbox';
+import { RoomApi, type KickTarget } from './room-api';
 import type { SendOutcome, Transport, TransportName } from './transports/transport';
-import type { HistoryAnswer, Me, PresenceEvent, StoredEvent, TextMessage } from './wire';
+import type { DeleteEvent, HistoryAnswer, KickResult, Me, PresenceEvent, PresenceList, StoredEvent, TextMessage } from './wire';
 
 export type { ConnectionState } from './connection';
 
@@ -75,6 +76,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private readonly outbox: Outbox;
   private readonly resendBackoff: Backoff;
   private readonly connection: Connection;
+  private readonly api: RoomApi;
+  /** Aborts the room API's requests in flight when the client ends. */
+  private readonly requests = new AbortController();
   private currentName: string;
   private lastMe: Me | null = null;
   private lastError: ChatErrorInfo | undefined;
@@ -107,6 +111,13 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       detached: () => this.outbox.requeueAll(),
       state: (state) => this.emit('state', state),
       refused: (code) => this.fail(code),
+    });
+    this.api = new RoomApi({
+      baseUrl: this.options.baseUrl,
+      room: this.options.room,
+      fetch: this.options.fetch,
+      token: () => (this.options.getToken ? this.options.getToken() : Promise.resolve(this.options.token)),
+      signal: this.requests.signal,
     });
     queueMicrotask(() => this.connection.start());
   }
@@ -216,6 +227,57 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     const stored = this.outbox.add(text, options.cid);
     this.flush();
     return stored;
+  }
+
+  /**
+   * A new cid of this client's own, for a send whose cid you want before it goes out (to show
+   * it as pending, say): pass it to `send(text, { cid })`. `isOwn` knows it as ours.
+   *
+   * @example
+   * const cid = chat.newCid();
+   * showPending(cid, text);
+   * chat.send(text, { cid }).then((stored) => showStored(cid, stored));
+   */
+  newCid(): string {
+    return this.outbox.newCid();
+  }
+
+  /**
+   * Who is in the room now, on every server process (`GET /api/rooms/:room/presence`), with the
+   * token as `Authorization: Bearer` when the client has one. Rejects with a `ChatClientError`:
+   * the server's code (`forbidden`, `unavailable`…), `disconnected` when no answer came, `closed`
+   * after `close()`.
+   *
+   * @example
+   * chat.on('presence', async () => render((await chat.presence()).users));
+   */
+  presence(): Promise<PresenceList> {
+    return this.api.presence();
+  }
+
+  /**
+   * Deletes message `id` (moderators: `mod` in the token). Resolves with the delete event,
+   * which also reaches every client of the room, this one included, as a `message`. A message
+   * already deleted resolves with its first delete event; rejects with `forbidden` for a
+   * non-moderator, `not_found` for an id no longer retained.
+   *
+   * @example
+   * button.onclick = () => chat.deleteMessage(message.id).catch((e) => showNotice(e.message));
+   */
+  deleteMessage(id: number): Promise<DeleteEvent> {
+    return this.api.deleteMessage(id);
+  }
+
+  /**
+   * Ends every connection of a user in this room, on every server process (moderators), and
+   * bans them for `seconds` (1 to 31536000) when given. `who` is `{ uid }` for a signed-in
+   * user, `{ user: name }` for an anonymous one. Resolves with `{ room, bannedUntil }`.
+   *
+   * @example
+   * await chat.kick({ uid: 'u-7' }, 3600); // out for an hour
+   */
+  kick(who: KickTarget, seconds?: number): Promise<KickResult> {
+    return this.api.kick(who, seconds);
   }
 
   /**
@@ -354,6 +416,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private end(reason: ChatClientError): void {
     if (this.closed) return;
     this.closed = true;
+    this.requests.abort();
     clearTimeout(this.resendTimer);
     this.resendTimer = undefined;
     this.connection.close();

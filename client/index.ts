@@ -19,11 +19,15 @@ export { ChatClientError, type ChatErrorInfo, type ErrorCode } from './errors';
 export type { CursorPosition } from './cursor';
 export type { OutboxStore, PendingSend } from './outbox';
 export type { Listener } from './emitter';
+export type { KickTarget } from './room-api';
 export type {
   DeletedMessage,
   DeleteEvent,
+  KickResult,
   Me,
   PresenceEvent,
+  PresenceList,
+  PresenceUser,
   StoredEvent,
   TextMessage,
 } from './wire';

@@ -91,7 +91,7 @@ export class Outbox {
   add(text: string, cid?: string): Promise<TextMessage> {
     const known = cid === undefined ? undefined : this.entries.get(cid);
     if (known) return this.promiseOf(known);
-    const entry: Entry = { cid: cid ?? this.nextCid(), text, status: 'queued' };
+    const entry: Entry = { cid: cid ?? this.newCid(), text, status: 'queued' };
     this.entries.set(entry.cid, entry);
     this.save();
     return this.promiseOf(entry);
@@ -100,6 +100,12 @@ export class Outbox {
   /** True for a cid this outbox made, or restored from its store. */
   owns(cid: string): boolean {
     return cid.startsWith(this.prefix) || this.restored.has(cid) || this.entries.has(cid);
+  }
+
+  /** A new cid of this outbox's own (`owns` knows it). */
+  newCid(): string {
+    this.counter++;
+    return `${this.prefix}${this.counter.toString(36)}`;
   }
 
   /** Every send not yet stored, oldest first. */
@@ -199,11 +205,6 @@ export class Outbox {
       entry.reject = reject;
     });
     return entry.promise;
-  }
-
-  private nextCid(): string {
-    this.counter++;
-    return `${this.prefix}${this.counter.toString(36)}`;
   }
 
   private save(): void {

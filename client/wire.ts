@@ -73,6 +73,37 @@ export interface PresenceEvent {
   readonly left?: string;
 }
 
+/**
+ * One person in the room's presence list: connections grouped per user (per name for anonymous
+ * visitors, who have no `uid`).
+ */
+export interface PresenceUser {
+  readonly name: string;
+  readonly uid?: string;
+  /** Open connections of this person (two tabs count twice). */
+  readonly connections: number;
+}
+
+/**
+ * Who is in the room on every server process (`GET /api/rooms/:room/presence`).
+ *
+ * @example
+ * const { online, users } = await chat.presence();
+ * console.log(`${online} connections: ${users.map((u) => u.name).join(', ')}`);
+ */
+export interface PresenceList {
+  readonly room: string;
+  /** Open connections, as presence events count them. */
+  readonly online: number;
+  readonly users: readonly PresenceUser[];
+}
+
+/** What a kick answers: the room, and when the ban ends (ms since the epoch), or null without one. */
+export interface KickResult {
+  readonly room: string;
+  readonly bannedUntil: number | null;
+}
+
 /** A history answer: the WebSocket's history frame, a poll answer, an SSE replay. */
 export interface HistoryAnswer {
   readonly epoch: string;
@@ -257,4 +288,31 @@ export function readPostAnswer(value: unknown): TextMessage | undefined {
   if (!isObject(value)) return undefined;
   const message = readStoredEvent(value.message);
   return message && message.text !== undefined ? message : undefined;
+}
+
+/** Reads `{"room","online","users":[{"name","uid"?,"connections"}]}`; a user it cannot read is dropped. */
+export function readPresenceList(value: unknown): PresenceList | undefined {
+  if (!isObject(value) || typeof value.online !== 'number' || !Array.isArray(value.users)) return undefined;
+  const users: PresenceUser[] = [];
+  for (const item of value.users) {
+    if (!isObject(item) || typeof item.name !== 'string') continue;
+    const connections = typeof item.connections === 'number' && item.connections > 0 ? item.connections : 1;
+    const uid = optionalString(item.uid);
+    users.push(uid === undefined ? { name: item.name, connections } : { name: item.name, uid, connections });
+  }
+  return { room: optionalString(value.room) ?? '', online: value.online, users };
+}
+
+/** Reads the `{"event":{…}}` answer to a DELETE: the delete event. */
+export function readDeleteAnswer(value: unknown): DeleteEvent | undefined {
+  if (!isObject(value)) return undefined;
+  const event = readStoredEvent(value.event);
+  return event?.kind === 'delete' ? event : undefined;
+}
+
+/** Reads the `{"room","bannedUntil"}` answer to a kick. */
+export function readKickAnswer(value: unknown): KickResult | undefined {
+  if (!isObject(value)) return undefined;
+  const bannedUntil = typeof value.bannedUntil === 'number' ? value.bannedUntil : null;
+  return { room: optionalString(value.room) ?? '', bannedUntil };
 }

@@ -113,12 +113,19 @@ describe.each<TransportName>(['ws', 'sse', 'longpoll', 'poll'])('new ChatClient(
 
   it('starts over with the new history, flagged as a gap, after the room was cleared', async () => {
     const room = `reset-${transport}`;
+    // The room has a history before alice joins, so her first history tells her its epoch (an
+    // empty room has none yet, and a cursor without one is trusted as it is: no reset to see).
+    const seed = join(transport, room, 'seed');
+    await seed.chat.send('before alice');
+    seed.chat.close();
     const proxy = await startTcpProxy(server.port);
     proxies.push(proxy);
     const a = join(transport, room, 'alice', proxy.port);
     await a.seen.until(() => a.chat.state === 'open', 'a open');
-    await a.chat.send('before the reset');
     const epoch = a.chat.cursor.epoch;
+    expect(epoch).not.toBe('');
+    await a.chat.send('before the reset');
+    await a.seen.until(() => a.chat.cursor.since === 2, 'a saw its message');
     await proxy.down();
     await a.seen.until(() => a.chat.state === 'reconnecting', 'a noticed the cut');
     // What `npm run history -- clear ROOM` deletes (PROTOCOL.md "Redis layout").

@@ -28,6 +28,10 @@ describe('the delivery guarantees under chaos', () => {
     expect(report.ackMismatches).toEqual([]);
   });
 
+  it('settled every ChatClient.send once, with its stored message, none refused', () => {
+    expect(report.sendProblems).toEqual([]);
+  });
+
   it.each(['ws', 'sse', 'longpoll', 'poll'])(
     'gave every %s receiver every acknowledged message once, in order, or a gap with its count',
     (transport) => {

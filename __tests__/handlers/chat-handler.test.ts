@@ -50,6 +50,14 @@ describe('ChatSocketHandler: joining', () => {
     expect(await redis.client().llen(historyKey(room))).toBe(100);
   });
 
+  it('gives live message frames the room’s epoch, also to a member that joined it empty', async () => {
+    const room = newRoom();
+    const early = await join(room);
+    expect(early.frames[0]!.epoch).toBe('');
+    const { epoch } = await server.history.append(room, { user: 'u', text: 'first' });
+    expect(await early.waitFor((f) => f.type === 'message')).toMatchObject({ id: 1, epoch });
+  });
+
   it('catches up exactly from since + epoch after a disconnect', async () => {
     const room = newRoom();
     await seed(room, 1);

@@ -57,8 +57,8 @@ describe('WebSocket frames', () => {
     expect(JSON.parse(historyFrame(slice({ gap: true, missed: null })))).not.toHaveProperty('missed');
   });
 
-  it('messageFrame(json) is the message with type first', () => {
-    expect(messageFrame(m2.json)).toBe('{"type":"message","id":2,"room":"r","user":"u","text":"b","ts":6,"cid":"c"}');
+  it('messageFrame(json, epoch) is the message with its type and the room’s epoch first', () => {
+    expect(messageFrame(m2.json, 'E')).toBe('{"type":"message","epoch":"E","id":2,"room":"r","user":"u","text":"b","ts":6,"cid":"c"}');
   });
 
   it('ackFrame(cid, id) and errorFrame(code, message, cid?)', () => {

@@ -37,7 +37,7 @@ const CLOSE_CODES: Partial<Record<ChatError['code'], number>> = {
 };
 
 // Encoders run once per broadcast per process; every member writes the same frame.
-const messageWsFrame = (b: Broadcast): PreparedFrame => prepareTextFrame(messageFrame(b.json));
+const messageWsFrame = (b: Broadcast): PreparedFrame => prepareTextFrame(messageFrame(b.json, b.epoch));
 const presenceWsFrame = (b: Broadcast): PreparedFrame => prepareTextFrame(b.json);
 
 /**

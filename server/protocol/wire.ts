@@ -58,9 +58,13 @@ export function historyFrame(slice: HistorySlice, me?: Me): string {
   );
 }
 
-/** `{"type":"message",…message}` from a stored message's JSON. */
-export function messageFrame(json: string): string {
-  return `{"type":"message",${json.slice(1)}`;
+/**
+ * `{"type":"message","epoch":E,…message}` from a stored message's JSON. The epoch rides along so a
+ * client that joined a room while it was empty (epoch "") learns the one its first message
+ * created, and can tell a later reset from moving on.
+ */
+export function messageFrame(json: string, epoch: string): string {
+  return `{"type":"message","epoch":${JSON.stringify(epoch)},${json.slice(1)}`;
 }
 
 /** `{"type":"ack","cid","id"}`: a send with a cid was stored (now or before). */

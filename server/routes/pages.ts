@@ -33,7 +33,7 @@ export function pageRoutes(options: PageOptions): Router {
   const render = (ctx: ParameterizedContext, template: string, context: object, status = 200) => {
     ctx.status = status;
     ctx.type = 'html';
-    ctx.set('Content-Security-Policy', contentSecurityPolicy(ctx.host));
+    ctx.set('Content-Security-Policy', contentSecurityPolicy());
     ctx.set('Cache-Control', 'no-store');
     ctx.body = env.render(template, context);
   };
@@ -102,6 +102,7 @@ export function pageRoutes(options: PageOptions): Router {
       name,
       nameFromToken: entry.identity.kind === 'user',
       readOnly: !entry.rights.write,
+      moderator: entry.rights.mod,
       transport,
       maxLength: options.maxMessageLength,
     });
@@ -111,14 +112,18 @@ export function pageRoutes(options: PageOptions): Router {
   return router;
 }
 
-/** Scripts and styles only from this origin; no inline script; sockets only to this host. */
-function contentSecurityPolicy(host: string): string {
+/**
+ * Scripts and styles only from this origin; no inline script; requests and sockets only to this
+ * origin. CSP 3's `'self'` covers `ws:` and `wss:` to the page's own host, so nothing of the
+ * request (its `Host` header) is copied into the policy (PROTOCOL.md "Room lifecycle and limits").
+ */
+function contentSecurityPolicy(): string {
   return [
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data:",
-    `connect-src 'self' ws://${host} wss://${host}`,
+    "connect-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'self'",
@@ -126,22 +131,39 @@ function contentSecurityPolicy(host: string): string {
   ].join('; ');
 }
 
-const ASSET_TYPES: Record<string, string> = {
-  'chat.js': 'application/javascript; charset=utf-8',
-  'lobby.js': 'application/javascript; charset=utf-8',
-  'chat.css': 'text/css; charset=utf-8',
-  'favicon.svg': 'image/svg+xml',
+/**
+ * The page assets by the name they are served under: their type and where they are. The room
+ * page's script is built from web/src by esbuild (scripts/build-web.ts) into web/build.
+ */
+const ASSETS: Record<string, { type: string; path: string }> = {
+  'chat.js': { type: 'application/javascript; charset=utf-8', path: join('build', 'chat.js') },
+  'chat.js.map': { type: 'application/json; charset=utf-8', path: join('build', 'chat.js.map') },
+  'lobby.js': { type: 'application/javascript; charset=utf-8', path: join('static', 'lobby.js') },
+  'chat.css': { type: 'text/css; charset=utf-8', path: join('static', 'chat.css') },
+  'favicon.svg': { type: 'image/svg+xml', path: join('static', 'favicon.svg') },
 };
 
-/** Serves the page assets from memory, by name, so no path from a request ever reaches the disk. */
+/**
+ * Serves the page assets from memory, by name, so no path from a request ever reaches the disk.
+ * A missing built asset stops the server at start with a sentence, rather than serving a page
+ * without its script.
+ */
 function mountStatic(router: Router): void {
   const assets = new Map<string, Buffer>();
-  for (const name of Object.keys(ASSET_TYPES)) assets.set(name, readFileSync(join(WEB_DIR, 'static', name)));
+  for (const [name, { path }] of Object.entries(ASSETS)) {
+    const file = join(WEB_DIR, path);
+    if (!existsSync(file)) {
+      throw new Error(
+        `The page asset ${file} is missing: it is built from web/src by "npm run build" (npm start, npm run dev and the tests run it by themselves).`,
+      );
+    }
+    assets.set(name, readFileSync(file));
+  }
   router.get('/static/:file', (ctx) => {
     const file = ctx.params.file;
     const content = file === undefined ? undefined : assets.get(file);
     if (!content) throw new ChatError('not_found', `No asset named ${JSON.stringify(file)}.`);
-    ctx.type = ASSET_TYPES[file!]!;
+    ctx.type = ASSETS[file!]!.type;
     ctx.set('Cache-Control', 'no-cache');
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.body = content;
