@@ -37,7 +37,7 @@ const alive = (pid: number): boolean => {
     return false;
   }
 };
-const until = async (check: () => boolean, timeoutMs = 15_000) => {
+const until = async (check: () => boolean, timeoutMs = 15_000): Promise<void> => {
   const started = Date.now();
   while (!check()) {
     if (Date.now() - started > timeoutMs) throw new Error('timed out');
@@ -111,4 +111,24 @@ describe('WORKERS with the memory engine', () => {
     expect(code).toBe(1);
     expect(output).toContain('WORKERS must be 1 (it is 2)');
   });
+});
+
+describe('npm start with WORKERS=2, stopped the way a container runtime stops it', () => {
+  it('stops every process when SIGTERM is sent to npm itself (the start script execs node)', async () => {
+    const npm = spawn('npm', ['start'], {
+      cwd: join(__dirname, '..'),
+      env: { ...process.env, REDIS_URL: redis.url, WORKERS: '2', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    npm.stdout!.on('data', (d) => (out += d));
+    npm.stderr!.on('data', (d) => (out += d));
+    await until(() => /Chat server listening on http:\/\/127\.0\.0\.1:(\d+)/.test(out), 90_000);
+    const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
+    const pids = [...out.matchAll(/"pid":(\d+)/g), ...out.matchAll(/"workerPid":(\d+)/g)].map((m) => Number(m[1]));
+    expect(pids.length).toBeGreaterThanOrEqual(3);
+    npm.kill('SIGTERM');
+    await until(() => pids.every((pid) => !alive(pid)), 15_000);
+    await expect(http(port, 'GET', '/healthz')).rejects.toThrow();
+  }, 120_000);
 });

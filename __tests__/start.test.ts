@@ -54,3 +54,21 @@ describe('startLocalRedis(host, port, dir)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('npm start on a port that is taken', () => {
+  it('exits 1 with one line saying so, in one process and with WORKERS', async () => {
+    const redis = await startTestRedis();
+    const holder = await spawnServer({ REDIS_URL: redis.url, LOG_LEVEL: 'silent' });
+    try {
+      for (const workers of ['1', '2']) {
+        const { code, output } = await runServerToExit({ REDIS_URL: redis.url, PORT: String(holder.port), WORKERS: workers, LOG_LEVEL: 'silent' });
+        expect([workers, code]).toEqual([workers, 1]);
+        expect(output).toContain(`Port ${holder.port} on 127.0.0.1 is already in use`);
+        expect(output).not.toContain('Unhandled');
+      }
+    } finally {
+      await holder.kill();
+      await redis.stop();
+    }
+  });
+});

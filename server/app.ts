@@ -112,6 +112,8 @@ export function createApp(services: AppServices): ChatApp {
         app.callback(),
       );
       app.ws.listen({ ...wsOptions, server } as Parameters<typeof app.ws.listen>[0]);
+      // ws re-emits the HTTP server's errors (EADDRINUSE); the caller handles them on the server.
+      (app.ws as unknown as { server: { on(event: 'error', fn: () => void): void } }).server.on('error', () => undefined);
       return server.listen(port, host);
     },
     async closeTransports() {

@@ -63,7 +63,23 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const app = createApp({ config, logger, engine, hub, metrics });
 
   const http = app.listenOn(config.port, config.host);
-  await once(http, 'listening');
+  try {
+    await Promise.race([
+      once(http, 'listening'),
+      once(http, 'error').then(([err]) => Promise.reject(err as Error)),
+    ]);
+  } catch (err) {
+    hub.close();
+    await presence.close();
+    await engine.close().catch(() => undefined);
+    const code = (err as { code?: string }).code;
+    throw new Error(
+      code === 'EADDRINUSE'
+        ? `Port ${config.port} on ${config.host} is already in use: stop what listens there or set PORT.`
+        : `Cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
   const { port } = http.address() as AddressInfo;
   const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
   let closing: Promise<void> | undefined;
