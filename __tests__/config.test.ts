@@ -7,6 +7,7 @@ describe('loadConfig(env)', () => {
       host: '127.0.0.1',
       redisUrl: 'redis://127.0.0.1:6379',
       redisUrlFromEnv: false,
+      redisClusterNodes: [],
       engine: 'auto',
       memorySnapshotPath: 'data/memory.json',
       historyLimit: 100,
@@ -54,9 +55,23 @@ describe('loadConfig(env)', () => {
     ['HISTORY_TTL', '315360001', 'HISTORY_TTL must be an integer between 0 and 315360000'],
     ['REDIS_URL', 'localhost:6379', 'REDIS_URL must be a redis:// or rediss:// URL'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of'],
+    ['REDIS_CLUSTER_NODES', '127.0.0.1', 'REDIS_CLUSTER_NODES must be comma-separated host:port addresses'],
+    ['REDIS_CLUSTER_NODES', '127.0.0.1:7000,,127.0.0.1:7001', 'REDIS_CLUSTER_NODES must be comma-separated host:port addresses'],
+    ['REDIS_CLUSTER_NODES', 'redis://127.0.0.1:7000', 'REDIS_CLUSTER_NODES must be comma-separated host:port addresses'],
+    ['REDIS_CLUSTER_NODES', '127.0.0.1:70000', 'REDIS_CLUSTER_NODES must be comma-separated host:port addresses'],
   ])('rejects %s=%s with a sentence naming the key', (key, value, message) => {
     expect(() => loadConfig({ [key]: value })).toThrow(TypeError);
     expect(() => loadConfig({ [key]: value })).toThrow(message);
+  });
+
+  it('reads REDIS_CLUSTER_NODES as host:port seeds (IPv6 in brackets), beside REDIS_URL', () => {
+    const config = loadConfig({ REDIS_CLUSTER_NODES: ' 10.0.0.1:7000, redis-b.internal:7001,[::1]:7002 ' });
+    expect(config.redisClusterNodes).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: 'redis-b.internal', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+    expect(config.redisUrlFromEnv).toBe(false);
   });
 
   it('rejects a frame limit too small for the longest message', () => {

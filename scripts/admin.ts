@@ -1,16 +1,23 @@
 import 'dotenv/config';
 import { createInterface } from 'node:readline/promises';
 import { Command, InvalidArgumentError } from 'commander';
-import type Redis from 'ioredis';
-import { loadConfig } from '../server/config';
+import { Cluster } from 'ioredis';
+import { loadConfig, type Config } from '../server/config';
 import { historyKey } from '../server/engine/redis/keys';
 import { Moderation } from '../server/chat/moderation';
 import { RedisBanList } from '../server/engine/redis/ban-list';
 import { RedisHistoryStore } from '../server/engine/redis/history-store';
+import { ClusterRoomBus } from '../server/engine/redis/cluster-room-bus';
 import { RedisRoomBus } from '../server/engine/redis/room-bus';
 import { MAX_BAN_SECONDS } from '../server/protocol/commands';
 import { validateRoom } from '../server/protocol/validate';
-import { connectCommandClient, connectSubscriber } from '../server/engine/redis/connect';
+import {
+  connectClusterCommandClient,
+  connectClusterSubscriber,
+  connectCommandClient,
+  connectSubscriber,
+  type RedisClient,
+} from '../server/engine/redis/connect';
 import * as commands from './admin/commands';
 import { mintToken, type TokenOptions } from './admin/token';
 
@@ -54,17 +61,21 @@ async function withRedis(fn: (ctx: commands.AdminContext) => Promise<void>): Pro
         'DELETE /api/rooms/ROOM/messages/ID and POST /api/rooms/ROOM/kick (with an API key).',
     );
   }
-  let redis: Redis;
+  let redis: RedisClient;
   let lastError: Error | undefined;
+  const options = { failFast: true, commandTimeoutMs: 1500, onError: (err: Error) => (lastError = err) };
   try {
-    redis = await connectCommandClient(config.redisUrl, {
-      failFast: true,
-      commandTimeoutMs: 1500,
-      onError: (err) => (lastError = err),
-    });
+    redis = onCluster(config)
+      ? await connectClusterCommandClient(config.redisClusterNodes, options)
+      : await connectCommandClient(config.redisUrl, options);
   } catch (err) {
-    const why = (lastError ?? (err as Error)).message;
-    fail(`cannot reach Redis at ${config.redisUrl} (${why}); is it running, and is REDIS_URL right?`);
+    // A Cluster's rejection carries what the last node said; one Redis's last 'error' event says more than its rejection.
+    const why = (onCluster(config) ? (err as Error) : (lastError ?? (err as Error))).message;
+    fail(
+      onCluster(config)
+        ? `cannot reach the Redis Cluster at ${seedsOf(config)} (${why}); is it running, and is REDIS_CLUSTER_NODES right?`
+        : `cannot reach Redis at ${config.redisUrl} (${why}); is it running, and is REDIS_URL right?`,
+    );
   }
   try {
     // With HISTORY_TTL, so that a delete from here gives the room the same expiry as the server's.
@@ -77,6 +88,10 @@ async function withRedis(fn: (ctx: commands.AdminContext) => Promise<void>): Pro
   redis.disconnect();
 }
 
+/** REDIS_CLUSTER_NODES is set: the script works on that Redis Cluster, and REDIS_URL is not used. */
+const onCluster = (config: Config): boolean => config.redisClusterNodes.length > 0;
+const seedsOf = (config: Config): string => config.redisClusterNodes.map(({ host, port }) => `${host}:${port}`).join(',');
+
 async function confirm(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -87,7 +102,7 @@ async function confirm(question: string): Promise<boolean> {
 
 const program = new Command()
   .name('npm run history --')
-  .description('Inspect, follow, export, clear and audit chat room history in Redis, delete messages, kick and ban (reads REDIS_URL, HISTORY_LIMIT and HISTORY_TTL), and mint development tokens (AUTH_SECRET).')
+  .description('Inspect, follow, export, clear and audit chat room history in Redis, delete messages, kick and ban (reads REDIS_URL or REDIS_CLUSTER_NODES, HISTORY_LIMIT and HISTORY_TTL), and mint development tokens (AUTH_SECRET).')
   .showHelpAfterError()
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 1));
 
@@ -116,7 +131,10 @@ program
   .option('--json', 'one JSON message per line')
   .action((name: string, opts: { json?: boolean }) =>
     withRedis(async (ctx) => {
-      const subscriber = await connectSubscriber(loadConfig().redisUrl, { failFast: true });
+      const config = loadConfig();
+      const subscriber = onCluster(config)
+        ? await connectClusterSubscriber(config.redisClusterNodes, { failFast: true })
+        : await connectSubscriber(config.redisUrl, { failFast: true });
       const stop = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
@@ -173,7 +191,11 @@ program
 
 /** The moderation the server uses, on the admin script's one connection (it only publishes). */
 const moderationOf = (ctx: commands.AdminContext) =>
-  new Moderation({ history: ctx.store, bans: new RedisBanList(ctx.redis), bus: new RedisRoomBus(ctx.redis, ctx.redis) });
+  new Moderation({
+    history: ctx.store,
+    bans: new RedisBanList(ctx.redis),
+    bus: ctx.redis instanceof Cluster ? new ClusterRoomBus(ctx.redis, ctx.redis) : new RedisRoomBus(ctx.redis, ctx.redis),
+  });
 
 program
   .command('delete')

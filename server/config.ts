@@ -10,6 +10,8 @@ export interface Config {
   readonly redisUrl: string;
   /** False when REDIS_URL was not given, so `npm start` may start a Redis of its own. */
   readonly redisUrlFromEnv: boolean;
+  /** REDIS_CLUSTER_NODES: seeds of a Redis Cluster; when any are given, the server uses it and not REDIS_URL. */
+  readonly redisClusterNodes: readonly { readonly host: string; readonly port: number }[];
   /** `ENGINE`: `auto` (Redis when there is one, else memory), `redis` or `memory`. */
   readonly engine: EngineSetting;
   /** Where the memory engine keeps its snapshot between runs; empty: nowhere. */
@@ -49,6 +51,7 @@ export const DEFAULTS = Object.freeze({
   PORT: 3000,
   HOST: '127.0.0.1',
   REDIS_URL: 'redis://127.0.0.1:6379',
+  REDIS_CLUSTER_NODES: '',
   ENGINE: 'auto' as EngineSetting,
   MEMORY_SNAPSHOT_PATH: 'data/memory.json',
   HISTORY_LIMIT: 100,
@@ -83,6 +86,14 @@ const schema = z.object({
     .string()
     .trim()
     .regex(/^rediss?:\/\/\S+$/, 'REDIS_URL must be a redis:// or rediss:// URL, such as redis://127.0.0.1:6379'),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .trim()
+    .refine(
+      (v) => v === '' || v.split(',').every((seed) => clusterSeed(seed.trim()) !== undefined),
+      'REDIS_CLUSTER_NODES must be comma-separated host:port addresses of Redis Cluster nodes, such as 127.0.0.1:7000,127.0.0.1:7001',
+    )
+    .transform((v) => (v === '' ? [] : v.split(',').map((seed) => clusterSeed(seed.trim())!))),
   ENGINE: z.enum(['auto', 'redis', 'memory'], { message: 'ENGINE must be auto, redis or memory' }),
   MEMORY_SNAPSHOT_PATH: z.string(),
   HISTORY_LIMIT: integer('HISTORY_LIMIT', 1, 10000),
@@ -111,6 +122,14 @@ const schema = z.object({
     .regex(/^(https?:\/\/[^/\s?#]+\/?)?$/, 'PUBLIC_URL must be the origin users reach, such as https://chat.example.com'),
   METRICS_TOKEN: z.string(),
 });
+
+/** `host:port` or `[v6-address]:port`, with a port from 1 to 65535, else undefined. */
+function clusterSeed(seed: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:,[\]]+)):(\d{1,5})$/.exec(seed);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  return port >= 1 && port <= 65535 ? { host: m[1] ?? m[2]!, port } : undefined;
+}
 
 /**
  * Reads the configuration from `env` (default `process.env`), applying the defaults.
@@ -143,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: c.HOST,
     redisUrl: c.REDIS_URL,
     redisUrlFromEnv: Boolean(env.REDIS_URL),
+    redisClusterNodes: Object.freeze(c.REDIS_CLUSTER_NODES),
     engine: c.ENGINE,
     memorySnapshotPath: env.MEMORY_SNAPSHOT_PATH === '' ? '' : c.MEMORY_SNAPSHOT_PATH,
     historyLimit: c.HISTORY_LIMIT,

@@ -7,7 +7,7 @@ import { createApp, type ChatApp } from './app';
 import type { Config } from './config';
 import type { Engine, HistoryStore } from './engine/engine';
 import { createMemoryEngine } from './engine/memory/memory-engine';
-import { connectRedisEngine } from './engine/redis/redis-engine';
+import { connectRedisClusterEngine, connectRedisEngine } from './engine/redis/redis-engine';
 import type { Logger } from './logger';
 import { Metrics } from './metrics';
 import { RoomHub } from './rooms/hub';
@@ -51,7 +51,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
           onError,
           ...(config.memorySnapshotPath !== '' && { snapshotPath: config.memorySnapshotPath }),
         })
-      : await connectRedisEngine({ url: config.redisUrl, historyLimit: config.historyLimit, historyTtlSec: config.historyTtlSec, processId, onError });
+      : config.redisClusterNodes.length > 0
+        ? await connectRedisClusterEngine({ nodes: config.redisClusterNodes, historyLimit: config.historyLimit, historyTtlSec: config.historyTtlSec, processId, onError })
+        : await connectRedisEngine({ url: config.redisUrl, historyLimit: config.historyLimit, historyTtlSec: config.historyTtlSec, processId, onError });
   const presence = new PresenceAnnouncer({ store: engine.presence, log: logger.child({ module: 'chat:presence' }) });
   const hub = new RoomHub({
     history: engine.history,

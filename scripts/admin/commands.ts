@@ -1,4 +1,6 @@
-import type Redis from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from '../../server/engine/redis/connect';
+import { execGroups } from '../../server/engine/redis/pipelines';
 import {
   ROOM_KEY_PATTERN,
   cidKey,
@@ -13,9 +15,9 @@ import type { HistoryStore } from '../../server/engine/engine';
 import type { Message } from '../../server/protocol/types';
 import { oneLine, table } from './table';
 
-/** What every subcommand gets: the connection, the store, where to write, and the settings. */
+/** What every subcommand gets: the connection (one Redis, or a Cluster), the store, where to write, and the settings. */
 export interface AdminContext {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly store: HistoryStore;
   readonly historyLimit: number;
   readonly out: (text: string) => void;
@@ -43,9 +45,10 @@ export async function rooms(ctx: AdminContext, opts: { json?: boolean; limit?: n
     throw new Error(`--limit must be from 1 to ${MAX_ROOMS_SHOWN}.`);
   }
   const recent = await ctx.store.rooms(limit);
-  const pipeline = ctx.redis.pipeline();
-  for (const { room } of recent) pipeline.llen(historyKey(room)).get(seqKey(room));
-  const replies = (await pipeline.exec()) ?? [];
+  const replies = await execGroups(
+    ctx.redis,
+    recent.map(({ room }) => (pipeline) => pipeline.llen(historyKey(room)).get(seqKey(room))),
+  );
   const rows: RoomRow[] = recent.map(({ room, lastActivity }, i) => {
     const [count, seq] = replies.slice(i * 2, i * 2 + 2).map(([, v]) => v);
     return { room, count: Number(count ?? 0), lastId: Number(seq ?? 0), lastActivity: new Date(lastActivity).toISOString() };
@@ -81,18 +84,19 @@ export async function exportRoom(ctx: AdminContext, room: string): Promise<void>
 /** `tail ROOM`: prints each message as it is stored, until stopped. Resolves when `stop` fires. */
 export async function tail(
   ctx: AdminContext,
-  subscriber: Redis,
+  subscriber: RedisClient,
   room: string,
   opts: { json?: boolean },
   stop: Promise<void>,
   ready: (text: string) => void,
 ): Promise<void> {
-  subscriber.on('message', (_channel: string, json: string) => {
+  // On a Cluster the messages travel on sharded pub/sub (SSUBSCRIBE, `smessage`).
+  subscriber.on(subscriber instanceof Cluster ? 'smessage' : 'message', (_channel: string, json: string) => {
     if (opts.json) return ctx.out(json);
     const m = JSON.parse(json) as Message;
     ctx.out(`${m.id}  ${new Date(m.ts).toISOString()}  ${m.user}: ${shownText(m)}`);
   });
-  await subscriber.subscribe(messageChannel(room));
+  await (subscriber instanceof Cluster ? subscriber.ssubscribe(messageChannel(room)) : subscriber.subscribe(messageChannel(room)));
   ready(`Following ${room}; Ctrl-C to stop.`);
   await stop;
 }
@@ -101,14 +105,7 @@ export async function tail(
 export async function clear(ctx: AdminContext, room: string): Promise<number> {
   const cids: string[] = [];
   // Anonymous cids, then token users' cids (room names hold no glob characters).
-  for (const pattern of [cidKey(room, '*'), cidKey(room, '*', '*')]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await ctx.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      cursor = next;
-      cids.push(...keys);
-    } while (cursor !== '0');
-  }
+  for (const pattern of [cidKey(room, '*'), cidKey(room, '*', '*')]) cids.push(...(await scanKeys(ctx.redis, pattern, 500)));
   const count = await ctx.redis.llen(historyKey(room));
   await ctx.redis.del(historyKey(room), seqKey(room), epochKey(room), ...cids);
   await ctx.redis.zrem(roomsKey, room);
@@ -121,9 +118,10 @@ export async function clear(ctx: AdminContext, room: string): Promise<number> {
  */
 export async function stats(ctx: AdminContext, opts: { json?: boolean }): Promise<void> {
   const names = await knownRooms(ctx.redis);
-  const pipeline = ctx.redis.pipeline();
-  for (const room of names) pipeline.llen(historyKey(room)).memory('USAGE', historyKey(room));
-  const replies = (await pipeline.exec()) ?? [];
+  const replies = await execGroups(
+    ctx.redis,
+    names.map((room) => (pipeline) => pipeline.llen(historyKey(room)).memory('USAGE', historyKey(room))),
+  );
   let rooms = 0;
   let messages = 0;
   let bytes = 0;
@@ -223,18 +221,30 @@ function entryProblem(m: StoredEntry): string | undefined {
  * SCAN (never the one `chat:rooms` read that would block Redis on a large set): it finds rooms
  * that `chat:rooms` lost, and skips rooms whose keys expired.
  */
-async function knownRooms(redis: Redis): Promise<string[]> {
+async function knownRooms(redis: RedisClient): Promise<string[]> {
   const names = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', ROOM_KEY_PATTERN, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) {
-      const room = roomOfHistoryKey(key);
-      if (room !== undefined) names.add(room);
-    }
-  } while (cursor !== '0');
+  for (const key of await scanKeys(redis, ROOM_KEY_PATTERN, 1000)) {
+    const room = roomOfHistoryKey(key);
+    if (room !== undefined) names.add(room);
+  }
   return [...names];
+}
+
+/**
+ * Every key that matches `pattern`, found with SCAN (which never blocks Redis for long). A
+ * Cluster is walked master by master: SCAN sees only the node it is sent to.
+ */
+async function scanKeys(redis: RedisClient, pattern: string, count: number): Promise<string[]> {
+  const found: string[] = [];
+  for (const node of redis instanceof Cluster ? redis.nodes('master') : [redis]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', count);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== '0');
+  }
+  return found;
 }
 
 function humanBytes(n: number): string {

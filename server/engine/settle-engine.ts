@@ -17,7 +17,7 @@ export interface SettledEngine {
   readonly config: Config;
   readonly choice: EngineChoice;
   readonly localRedis?: LocalRedis;
-  /** For the start line: `redis at redis://…`, or `memory (one process; install Redis for more)`. */
+  /** For the start line: `redis at redis://…`, `redis cluster at host:port,…`, or `memory (one process; install Redis for more)`. */
   readonly description: string;
 }
 
@@ -27,7 +27,8 @@ export interface SettledEngine {
  * memory engine. Throws a `TypeError` with a sentence where the rule gives no engine.
  */
 export async function settleEngine(config: Config, probes: EngineProbes = REAL_PROBES): Promise<SettledEngine> {
-  const facts = { engine: config.engine, redisUrlSet: config.redisUrlFromEnv, clusterNodesSet: false, workers: config.workers };
+  const clusterNodesSet = config.redisClusterNodes.length > 0;
+  const facts = { engine: config.engine, redisUrlSet: config.redisUrlFromEnv, clusterNodesSet, workers: config.workers };
   const url = new URL(DEFAULTS.REDIS_URL);
   const host = url.hostname;
   const port = Number(url.port);
@@ -49,6 +50,10 @@ export async function settleEngine(config: Config, probes: EngineProbes = REAL_P
       localRedis,
       description: `redis at ${localRedis.url} (started by this server, data in ${localRedis.dir})`,
     };
+  }
+  if (clusterNodesSet) {
+    const seeds = config.redisClusterNodes.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`).join(',');
+    return { config: { ...config, engine: 'redis' }, choice, description: `redis cluster at ${seeds}` };
   }
   return { config: { ...config, engine: 'redis' }, choice, description: `redis at ${config.redisUrl}` };
 }

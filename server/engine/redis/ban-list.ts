@@ -1,6 +1,6 @@
-import type Redis from 'ioredis';
 import { unavailable } from '../../errors';
 import type { BanList, MemberRef } from '../engine';
+import type { RedisClient } from './connect';
 import { banKey } from './keys';
 
 /**
@@ -11,7 +11,7 @@ import { banKey } from './keys';
  */
 export class RedisBanList implements BanList {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly onFailure: (err: unknown) => void = () => {},
   ) {}
 

@@ -1,5 +1,14 @@
-import Redis, { type RedisOptions, type Result } from 'ioredis';
-import { APPEND_MESSAGE, DELETE_MESSAGE, READ_SINCE, REFRESH_MEMBERS, UPDATE_PRESENCE } from './scripts';
+import Redis, { Cluster, type ClusterOptions, type RedisOptions, type Result } from 'ioredis';
+import {
+  APPEND_MESSAGE,
+  APPEND_MESSAGE_SHARDED,
+  DELETE_MESSAGE,
+  DELETE_MESSAGE_SHARDED,
+  READ_SINCE,
+  REFRESH_MEMBERS,
+  UPDATE_PRESENCE,
+  UPDATE_PRESENCE_SHARDED,
+} from './scripts';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -45,7 +54,59 @@ declare module 'ioredis' {
       historyTtlMs: number,
     ): Result<[number, string], Context>;
     refreshMembers(membersKey: string, nowMs: number, expiresMs: number, ...fieldsAndEntries: string[]): Result<number, Context>;
+    // The sharded variants (scripts.ts), defined on a Cluster only: the channel is also a KEY.
+    appendMessageSharded(
+      historyKey: string,
+      seqKey: string,
+      epochKey: string,
+      cidKey: string,
+      channelKey: string,
+      fields: string,
+      cidFragment: string,
+      historyLimit: number,
+      channel: string,
+      newEpoch: string,
+      cidTtlSec: number,
+      historyTtlMs: number,
+    ): Result<[number, string, string], Context>;
+    updatePresenceSharded(
+      presenceKey: string,
+      channelKey: string,
+      processId: string,
+      count: number,
+      ttlMs: number,
+      channel: string,
+      framePrefix: string,
+      frameSuffix: string,
+    ): Result<number, Context>;
+    deleteMessageSharded(
+      historyKey: string,
+      seqKey: string,
+      epochKey: string,
+      channelKey: string,
+      target: number,
+      roomJson: string,
+      byFields: string,
+      historyLimit: number,
+      channel: string,
+      keyPrefix: string,
+      historyTtlMs: number,
+    ): Result<[number, string], Context>;
   }
+}
+
+/**
+ * What the stores, the bus and the admin script talk to: one Redis, or a Redis Cluster. Both
+ * offer the same commands (ioredis's `RedisCommander`), pipelines and the scripts above; where
+ * they differ (a pipeline must stay on one slot in a Cluster, the scripts publish differently)
+ * the code asks `instanceof Cluster`.
+ */
+export type RedisClient = Redis | Cluster;
+
+/** A seed of REDIS_CLUSTER_NODES. */
+export interface ClusterSeed {
+  readonly host: string;
+  readonly port: number;
 }
 
 export interface RedisClientOptions {
@@ -96,6 +157,102 @@ export async function connectSubscriber(url: string, options: RedisClientOptions
   subscriber.on('error', options.onError ?? ignore);
   await subscriber.connect();
   return subscriber;
+}
+
+/**
+ * The Cluster that stores and reads messages: the Cluster counterpart of
+ * `connectCommandClient`, failing fast and never resending (DEPENDENCIES.md trap 10). Commands
+ * wait for no reconnect (no offline queue) and fail after `commandTimeoutMs`; a command whose
+ * connection closed is never sent again (`retryDelayOnFailover: 0`: the script may have run), nor
+ * one the cluster refused as down. Redirections (MOVED, ASK) and TRYAGAIN during a slot migration
+ * are followed, as Redis ran nothing then. Resolves once the cluster is ready.
+ */
+export async function connectClusterCommandClient(seeds: readonly ClusterSeed[], options: RedisClientOptions = {}): Promise<Cluster> {
+  const cluster = new Cluster(nodesOf(seeds), {
+    ...baseClusterOptions(options),
+    enableOfflineQueue: false,
+    retryDelayOnFailover: 0,
+    retryDelayOnClusterDown: 0,
+    retryDelayOnTryAgain: 100,
+    redisOptions: {
+      connectTimeout: 2000,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: options.commandTimeoutMs ?? 3000,
+    },
+  });
+  cluster.on('error', options.onError ?? ignore);
+  cluster.defineCommand('appendMessageSharded', { numberOfKeys: 5, lua: APPEND_MESSAGE_SHARDED });
+  cluster.defineCommand('readSince', { numberOfKeys: 3, lua: READ_SINCE });
+  cluster.defineCommand('updatePresenceSharded', { numberOfKeys: 2, lua: UPDATE_PRESENCE_SHARDED });
+  cluster.defineCommand('deleteMessageSharded', { numberOfKeys: 4, lua: DELETE_MESSAGE_SHARDED });
+  cluster.defineCommand('refreshMembers', { numberOfKeys: 1, lua: REFRESH_MEMBERS });
+  // Without the offline queue, a command for a master whose connection is still being made
+  // fails at once: make them all now rather than under the first messages.
+  await connectCluster(cluster, () => Promise.all(cluster.nodes('master').map(nodeReady)));
+  return cluster;
+}
+
+/**
+ * The Cluster that subscribes to rooms with sharded pub/sub: `shardedSubscribers` gives it one
+ * subscriber connection per master, each SSUBSCRIBE goes to the master that owns the channel's
+ * slot, and ioredis subscribes again by itself after a slot migration (the old owner's
+ * unsolicited SUNSUBSCRIBE) or a master's restart, then emits `subscribersReady`. The slot map
+ * is also read every few seconds, in case the one read after a migration came from a master
+ * that did not know yet. Resolves once the cluster is ready.
+ */
+export async function connectClusterSubscriber(seeds: readonly ClusterSeed[], options: RedisClientOptions = {}): Promise<Cluster> {
+  const cluster = new Cluster(nodesOf(seeds), {
+    ...baseClusterOptions(options),
+    shardedSubscribers: true,
+    slotsRefreshInterval: 5000,
+    redisOptions: { connectTimeout: 2000 },
+  });
+  cluster.on('error', options.onError ?? ignore);
+  await connectCluster(cluster);
+  return cluster;
+}
+
+/**
+ * Connects, then runs `then`; on any failure stops the cluster from reconnecting and rejects
+ * with what the last node said ("None of startup nodes is available (connect ECONNREFUSED …)").
+ */
+async function connectCluster(cluster: Cluster, then: () => Promise<unknown> = async () => undefined): Promise<void> {
+  let nodeError: Error | undefined;
+  const onNodeError = (err: Error) => (nodeError = err);
+  cluster.on('node error', onNodeError);
+  try {
+    await cluster.connect();
+    await then();
+  } catch (err) {
+    cluster.disconnect();
+    const message = (err as Error).message;
+    throw nodeError && !message.includes(nodeError.message) ? new Error(`${message} (${nodeError.message})`, { cause: err }) : err;
+  } finally {
+    cluster.off('node error', onNodeError);
+  }
+}
+
+/** Resolves once a node's connection is ready, connecting it if nothing has yet. */
+function nodeReady(node: Redis): Promise<void> {
+  if (node.status === 'ready') return Promise.resolve();
+  if (node.status === 'wait') return node.connect();
+  return new Promise((resolve, reject) => {
+    node.once('ready', () => resolve());
+    node.once('end', () => reject(new Error('Connection is closed.')));
+  });
+}
+
+function nodesOf(seeds: readonly ClusterSeed[]): Array<{ host: string; port: number }> {
+  return seeds.map(({ host, port }) => ({ host, port }));
+}
+
+function baseClusterOptions(options: RedisClientOptions): ClusterOptions {
+  return {
+    lazyConnect: true,
+    slotsRefreshTimeout: 2000,
+    clusterRetryStrategy: options.failFast ? () => null : (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+  };
 }
 
 // ioredis emits connection errors as events; an unheard one would crash the process.

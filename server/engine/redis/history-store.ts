@@ -1,24 +1,26 @@
 import { randomBytes } from 'node:crypto';
-import type Redis from 'ioredis';
+import { Cluster } from 'ioredis';
 import { ChatError, unavailable } from '../../errors';
 import type { Cursor, HistorySlice, MessageDraft, StoredMessage } from '../../protocol/types';
 import { idOf, storedMessageParts } from '../../protocol/wire';
 import type { AppendResult, DeleteResult, Deleter, HistoryStore, RoomSummary } from '../engine';
 import { sliceFor } from '../cursor';
+import type { RedisClient } from './connect';
 import { ROOMS_LIMIT, cidKey, cidTtlSec, epochKey, historyKey, messageChannel, roomKeyPrefix, roomsKey, seqKey } from './keys';
 
 /**
  * The room history in Redis: one Lua script per stored message, one per read. The admin script
  * uses it too. Reads write nothing; every key of a room expires `historyTtlSec` after its last
  * stored message, and `chat:rooms` is pruned of rooms idle longer than that. Every Redis failure
- * comes out as `ChatError('unavailable')`.
+ * comes out as `ChatError('unavailable')`. On a Redis Cluster the scripts are the sharded
+ * variants (SPUBLISH to the room's channel, passed as a key: scripts.ts); the keys are the same.
  */
 export class RedisHistoryStore implements HistoryStore {
   private readonly ttlMs: number;
   private readonly cidTtlSec: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly historyLimit: number,
     /** Invoked on every failed Redis call, before it becomes `unavailable` (for /metrics). */
     private readonly onFailure: (err: unknown) => void = () => {},
@@ -35,21 +37,13 @@ export class RedisHistoryStore implements HistoryStore {
   /** One script checks the cid, assigns the id, pushes, trims, publishes and sets the room's expiry. */
   async append(room: string, draft: MessageDraft): Promise<AppendResult> {
     const { fields, cidField } = storedMessageParts(room, draft);
+    const keys = [historyKey(room), seqKey(room), epochKey(room), cidKey(room, draft.cid ?? '', draft.uid)] as const;
+    const argv = [fields, cidField, this.historyLimit, messageChannel(room), newEpoch(), this.cidTtlSec, this.ttlMs] as const;
     let reply: [number, string, string];
     try {
-      reply = await this.redis.appendMessage(
-        historyKey(room),
-        seqKey(room),
-        epochKey(room),
-        cidKey(room, draft.cid ?? '', draft.uid),
-        fields,
-        cidField,
-        this.historyLimit,
-        messageChannel(room),
-        newEpoch(),
-        this.cidTtlSec,
-        this.ttlMs,
-      );
+      reply = await (this.redis instanceof Cluster
+        ? this.redis.appendMessageSharded(...keys, messageChannel(room), ...argv)
+        : this.redis.appendMessage(...keys, ...argv));
     } catch (err) {
       this.onFailure(err);
       // Redis may still run a script whose answer timed out: the outcome is unknown, and the cid
@@ -86,20 +80,13 @@ export class RedisHistoryStore implements HistoryStore {
 
   async delete(room: string, id: number, by: Deleter): Promise<DeleteResult> {
     const byFields = JSON.stringify(by.uid === undefined ? { user: by.user } : { user: by.user, uid: by.uid }).slice(1, -1);
+    const keys = [historyKey(room), seqKey(room), epochKey(room)] as const;
+    const argv = [id, JSON.stringify(room), byFields, this.historyLimit, messageChannel(room), roomKeyPrefix(room), this.ttlMs] as const;
     let reply: [number, string];
     try {
-      reply = await this.redis.deleteMessage(
-        historyKey(room),
-        seqKey(room),
-        epochKey(room),
-        id,
-        JSON.stringify(room),
-        byFields,
-        this.historyLimit,
-        messageChannel(room),
-        roomKeyPrefix(room),
-        this.ttlMs,
-      );
+      reply = await (this.redis instanceof Cluster
+        ? this.redis.deleteMessageSharded(...keys, messageChannel(room), ...argv)
+        : this.redis.deleteMessage(...keys, ...argv));
     } catch (err) {
       this.onFailure(err);
       throw unavailable(err, 'The history store is unavailable, so the message may not have been deleted');

@@ -48,6 +48,13 @@ export const presenceChannel = (room: string): string => `chat:{${room}}:presenc
 /** Pub/sub channel `chat:{ROOM}:control`: moderation orders for every process (`{"kick":{…}}`). */
 export const controlChannel = (room: string): string => `chat:{${room}}:control`;
 
+/**
+ * `chat:{ROOM}:barrier`: a shard channel nobody subscribes to or publishes on. On Redis Cluster the
+ * bus SUNSUBSCRIBEs from it to learn when the SSUBSCRIBEs ioredis sent before it on the same
+ * connection have taken effect (Redis answers in order, and answers every channel named).
+ */
+export const barrierChannel = (room: string): string => `chat:{${room}}:barrier`;
+
 /** The room a channel belongs to, or undefined for a channel that is not ours. */
 export function roomOfChannel(channel: string): { room: string; kind: 'message' | 'presence' | 'control' } | undefined {
   const m = /^chat:\{(.+)\}(?::(presence|control))?$/u.exec(channel);

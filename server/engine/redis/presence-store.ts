@@ -1,9 +1,11 @@
-import type Redis from 'ioredis';
+import { Cluster, type ChainableCommander } from 'ioredis';
 import { unavailable } from '../../errors';
 import type { PresenceChange } from '../../protocol/types';
 import { presenceFrameParts } from '../../protocol/wire';
 import type { PresenceMember, PresenceStore } from '../engine';
+import type { RedisClient } from './connect';
 import { membersKey, presenceChannel, presenceKey } from './keys';
+import { execGroups, type PipelineReplies } from './pipelines';
 
 /** How long one process's count holds without a refresh: a crashed process drops out after this. */
 export const PRESENCE_TTL_MS = 30_000;
@@ -13,26 +15,23 @@ export const PRESENCE_TTL_MS = 30_000;
  * Redis hash, refreshed well within `PRESENCE_TTL_MS`, and the total is their sum, computed
  * and published by one script. Both hashes (counts and members) expire `PRESENCE_TTL_MS` after
  * their last write: expired fields are dropped as they are met, and a hash nobody writes to
- * any more goes with its last field, so presence never outlives the connections.
+ * any more goes with its last field, so presence never outlives the connections. On a Redis
+ * Cluster the script is the sharded variant (SPUBLISH), and several rooms are written or read in
+ * one pipeline per room (each room's keys share a slot).
  */
 export class RedisPresenceStore implements PresenceStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly processId: string,
   ) {}
 
   async update(room: string, localCount: number, change: PresenceChange): Promise<number> {
     const { prefix, suffix } = presenceFrameParts(room, change);
+    const argv = [this.processId, localCount, PRESENCE_TTL_MS, presenceChannel(room), prefix, suffix] as const;
     try {
-      return await this.redis.updatePresence(
-        presenceKey(room),
-        this.processId,
-        localCount,
-        PRESENCE_TTL_MS,
-        presenceChannel(room),
-        prefix,
-        suffix,
-      );
+      return await (this.redis instanceof Cluster
+        ? this.redis.updatePresenceSharded(presenceKey(room), presenceChannel(room), ...argv)
+        : this.redis.updatePresence(presenceKey(room), ...argv));
     } catch (err) {
       throw unavailable(err, 'Presence could not be updated');
     }
@@ -40,17 +39,22 @@ export class RedisPresenceStore implements PresenceStore {
 
   async refresh(counts: ReadonlyMap<string, number>, members: ReadonlyMap<string, readonly PresenceMember[]>): Promise<void> {
     if (counts.size === 0 && members.size === 0) return;
-    const pipeline = this.redis.pipeline();
+    const groups: Array<(pipeline: ChainableCommander) => void> = [];
     for (const [room, count] of counts) {
-      pipeline.updatePresence(presenceKey(room), this.processId, count, PRESENCE_TTL_MS, '', '', '');
+      const argv = [this.processId, count, PRESENCE_TTL_MS, '', '', ''] as const;
+      groups.push((pipeline) =>
+        this.redis instanceof Cluster
+          ? pipeline.updatePresenceSharded(presenceKey(room), presenceChannel(room), ...argv)
+          : pipeline.updatePresence(presenceKey(room), ...argv),
+      );
     }
     const now = Date.now();
     for (const [room, people] of members) {
       const pairs = people.flatMap((m) => [this.field(m), entryJson(m)]);
-      pipeline.refreshMembers(membersKey(room), now, now + PRESENCE_TTL_MS, ...pairs);
+      groups.push((pipeline) => pipeline.refreshMembers(membersKey(room), now, now + PRESENCE_TTL_MS, ...pairs));
     }
-    const replies = await pipeline.exec();
-    const failed = replies?.find(([err]) => err);
+    const replies = await execGroups(this.redis, groups);
+    const failed = replies.find(([err]) => err);
     if (failed) throw unavailable(failed[0], 'Presence could not be refreshed');
   }
 
@@ -107,17 +111,18 @@ export class RedisPresenceStore implements PresenceStore {
   async online(rooms: readonly string[]): Promise<Map<string, number>> {
     const totals = new Map<string, number>();
     if (rooms.length === 0) return totals;
-    const pipeline = this.redis.pipeline();
-    for (const room of rooms) pipeline.hgetall(presenceKey(room));
-    let replies: Awaited<ReturnType<typeof pipeline.exec>>;
+    let replies: PipelineReplies;
     try {
-      replies = await pipeline.exec();
+      replies = await execGroups(
+        this.redis,
+        rooms.map((room) => (pipeline) => pipeline.hgetall(presenceKey(room))),
+      );
     } catch (err) {
       throw unavailable(err);
     }
     const now = Date.now();
     rooms.forEach((room, i) => {
-      const [err, fields] = replies?.[i] ?? [null, {}];
+      const [err, fields] = replies[i] ?? [null, {}];
       let total = 0;
       if (!err) {
         for (const value of Object.values(fields as Record<string, string>)) {

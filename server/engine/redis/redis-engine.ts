@@ -1,7 +1,16 @@
 import type Redis from 'ioredis';
-import type { Engine } from '../engine';
-import { connectCommandClient, connectSubscriber } from './connect';
+import { Cluster } from 'ioredis';
+import type { Engine, RoomBus } from '../engine';
+import {
+  connectClusterCommandClient,
+  connectClusterSubscriber,
+  connectCommandClient,
+  connectSubscriber,
+  type ClusterSeed,
+  type RedisClient,
+} from './connect';
 import { RedisBanList } from './ban-list';
+import { ClusterRoomBus } from './cluster-room-bus';
 import { RedisHistoryStore } from './history-store';
 import { RedisPresenceStore } from './presence-store';
 import { RedisRoomBus } from './room-bus';
@@ -17,10 +26,16 @@ export interface RedisEngineOptions {
   readonly onError?: (err: unknown) => void;
 }
 
+/** The Redis Cluster engine's options: the seeds of REDIS_CLUSTER_NODES instead of a URL. */
+export interface RedisClusterEngineOptions extends Omit<RedisEngineOptions, 'url'> {
+  /** Any masters of the cluster (REDIS_CLUSTER_NODES); ioredis learns the others from them. */
+  readonly nodes: readonly ClusterSeed[];
+}
+
 /** The Redis engine, with its two connections: one for commands and scripts, one for subscriptions. */
-export interface RedisEngine extends Engine {
+export interface RedisEngine<Client extends RedisClient = Redis> extends Engine {
   /** The command connection, for what only Redis has (the admin script, tests). */
-  readonly redis: Redis;
+  readonly redis: Client;
 }
 
 /**
@@ -28,11 +43,7 @@ export interface RedisEngine extends Engine {
  * throws a `TypeError` for options out of range.
  */
 export async function connectRedisEngine(options: RedisEngineOptions): Promise<RedisEngine> {
-  const { historyTtlSec = 0 } = options;
-  // Checked before connecting, so a bad option leaves no connection open.
-  if (!Number.isInteger(historyTtlSec) || historyTtlSec < 0) {
-    throw new TypeError('historyTtlSec must be an integer of at least 0 (0 keeps rooms forever)');
-  }
+  const historyTtlSec = checkedTtl(options);
   const onError = (err: unknown) => options.onError?.(err);
   let redis: Redis | undefined;
   let subscriber: Redis | undefined;
@@ -44,28 +55,77 @@ export async function connectRedisEngine(options: RedisEngineOptions): Promise<R
     subscriber?.disconnect();
     throw new Error(`Cannot reach Redis at ${options.url}: ${(err as Error).message}`, { cause: err });
   }
-  const command = redis;
-  const sub = subscriber;
+  return assemble(redis, subscriber, new RedisRoomBus(subscriber, redis), options, historyTtlSec);
+}
+
+/**
+ * Connects to the Redis Cluster that `options.nodes` lead to: the same engine, with the keys of
+ * a room on its slot, the scripts' sharded variants (SPUBLISH), and a bus on sharded pub/sub
+ * (`ClusterRoomBus`). Rejects with a sentence when no seed answers, and throws a `TypeError` for
+ * options out of range.
+ *
+ * @example
+ * const engine = await connectRedisClusterEngine({
+ *   nodes: [{ host: '127.0.0.1', port: 7000 }], historyLimit: 100, processId: 'p1',
+ * });
+ */
+export async function connectRedisClusterEngine(options: RedisClusterEngineOptions): Promise<RedisEngine<Cluster>> {
+  const historyTtlSec = checkedTtl(options);
+  if (options.nodes.length === 0) throw new TypeError('nodes must name at least one node of the Redis Cluster');
+  const onError = (err: unknown) => options.onError?.(err);
+  const seeds = options.nodes.map(({ host, port }) => `${host}:${port}`).join(',');
+  let redis: Cluster | undefined;
+  let subscriber: Cluster | undefined;
+  try {
+    redis = await connectClusterCommandClient(options.nodes, { onError });
+    subscriber = await connectClusterSubscriber(options.nodes, { onError });
+  } catch (err) {
+    redis?.disconnect();
+    subscriber?.disconnect();
+    throw new Error(`Cannot reach the Redis Cluster at ${seeds}: ${(err as Error).message}`, { cause: err });
+  }
+  return assemble(redis, subscriber, new ClusterRoomBus(subscriber, redis), options, historyTtlSec);
+}
+
+/** Checked before connecting, so a bad option leaves no connection open. */
+function checkedTtl(options: { readonly historyTtlSec?: number }): number {
+  const { historyTtlSec = 0 } = options;
+  if (!Number.isInteger(historyTtlSec) || historyTtlSec < 0) {
+    throw new TypeError('historyTtlSec must be an integer of at least 0 (0 keeps rooms forever)');
+  }
+  return historyTtlSec;
+}
+
+function assemble<Client extends RedisClient>(
+  command: Client,
+  subscriber: RedisClient,
+  bus: RoomBus,
+  options: Omit<RedisEngineOptions, 'url'>,
+  historyTtlSec: number,
+): RedisEngine<Client> {
+  const onError = (err: unknown) => options.onError?.(err);
   return {
     name: 'redis',
     redis: command,
     history: new RedisHistoryStore(command, options.historyLimit, onError, historyTtlSec),
     presence: new RedisPresenceStore(command, options.processId),
-    bus: new RedisRoomBus(sub, command),
+    bus,
     bans: new RedisBanList(command, onError),
     async healthy() {
       try {
-        return (await command.ping()) === 'PONG';
+        if ((await command.ping()) !== 'PONG') return false;
+        // A Cluster answers a PING from any node: ask that node whether the cluster serves every slot.
+        return !(command instanceof Cluster) || /^cluster_state:ok\r?$/m.test(String(await command.cluster('INFO')));
       } catch {
         return false;
       }
     },
-    close: () => Promise.all([quit(command), quit(sub)]).then(() => undefined),
+    close: () => Promise.all([quit(command), quit(subscriber)]).then(() => undefined),
   };
 }
 
 /** QUIT politely when Redis answers; otherwise stop reconnecting at once. */
-async function quit(client: Redis): Promise<void> {
+async function quit(client: RedisClient): Promise<void> {
   if (client.status === 'ready') {
     await Promise.race([client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
   }

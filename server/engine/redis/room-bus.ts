@@ -33,15 +33,7 @@ export class RedisRoomBus implements RoomBus {
   }
 
   listen(listener: RoomBusListener): () => void {
-    const onMessage = (channel: string, payload: string): void => {
-      const target = roomOfChannel(channel);
-      if (!target) return;
-      if (target.kind === 'presence') listener.presence(target.room, payload);
-      else if (target.kind === 'control') {
-        const who = kickOf(payload);
-        if (who) listener.kick(target.room, who);
-      } else listener.message(target.room, payload);
-    };
+    const onMessage = (channel: string, payload: string): void => deliver(listener, channel, payload);
     // The first 'ready' came before us; each later one follows a reconnect.
     const onReady = (): void => listener.resubscribed();
     this.subscriber.on('message', onMessage);
@@ -51,6 +43,20 @@ export class RedisRoomBus implements RoomBus {
       this.subscriber.off('ready', onReady);
     };
   }
+}
+
+/**
+ * Hands what arrived on one of a room's channels to the listener: a message, a presence frame,
+ * or a kick; anything on a channel that is not ours is ignored. (ClusterRoomBus shares it.)
+ */
+export function deliver(listener: RoomBusListener, channel: string, payload: string): void {
+  const target = roomOfChannel(channel);
+  if (!target) return;
+  if (target.kind === 'presence') listener.presence(target.room, payload);
+  else if (target.kind === 'control') {
+    const who = kickOf(payload);
+    if (who) listener.kick(target.room, who);
+  } else listener.message(target.room, payload);
 }
 
 /** The member a control message kicks; anything else on the channel is ignored. */

@@ -2,7 +2,20 @@
  * Lua sources, run through ioredis `defineCommand` (EVALSHA with a NOSCRIPT fallback is the
  * library's job). Each runs atomically, so list order, id order and delivery order agree
  * across every server process.
+ *
+ * The scripts that publish come in two variants with the same ARGV. On one Redis (the constants
+ * without suffix) they PUBLISH to the channel named in ARGV. On Redis Cluster (`…_SHARDED`)
+ * they SPUBLISH (sharded pub/sub, Redis ≥ 7) to the same channel passed once more as the last
+ * KEY, so that cluster routing sees it: `chat:{ROOM}` shares the room's hash tag, hence its slot,
+ * and a script may only publish to a shard channel of its own slot.
  */
+
+/**
+ * The statement that publishes `payload`: PUBLISH to ARGV[argvChannel] on one Redis, SPUBLISH
+ * to KEYS[keyChannel] in the sharded variant.
+ */
+const publish = (sharded: boolean, argvChannel: number, keyChannel: number, payload: string): string =>
+  sharded ? `redis.call('SPUBLISH', KEYS[${keyChannel}], ${payload})` : `redis.call('PUBLISH', ARGV[${argvChannel}], ${payload})`;
 
 /** Redis server time in ms, as a string (exact: no floating point). */
 const NOW_MS = `
@@ -37,11 +50,12 @@ end
  * ARGV[2] `,"cid":…` or ''    ARGV[3] history limit    ARGV[4] pub/sub channel
  * ARGV[5] an epoch to create if none exists    ARGV[6] cid TTL in seconds (min(600, HISTORY_TTL))
  * ARGV[7] HISTORY_TTL in ms, 0 for none
+ * Sharded variant: KEYS[5] the channel (ARGV[4] again), which it SPUBLISHes to.
  *
  * Returns { 1 if stored now or 0 for a repeated cid, the message JSON, the epoch }.
  * The JSON always starts `{"id":N,` so readers can take the id without parsing.
  */
-export const APPEND_MESSAGE = `
+const appendMessage = (sharded: boolean): string => `
 local epoch = redis.call('GET', KEYS[3])
 if not epoch then
   -- A room without its epoch is a new room. Whatever an old one left (keys an operator deleted
@@ -65,9 +79,11 @@ if ARGV[2] ~= '' then
   redis.call('SET', KEYS[4], json, 'EX', tonumber(ARGV[6]))
 end
 ${keepRoomFor(7)}
-redis.call('PUBLISH', ARGV[4], json)
+${publish(sharded, 4, 5, 'json')}
 return {1, json, epoch}
 `;
+export const APPEND_MESSAGE = appendMessage(false);
+export const APPEND_MESSAGE_SHARDED = appendMessage(true);
 
 /**
  * readSince: the epoch, the counter, the list length, and the newest messages a cursor needs
@@ -108,10 +124,12 @@ return {epoch, seq, len, items}
  * ARGV[1] process id   ARGV[2] member count here   ARGV[3] how long the count holds (ms)
  * ARGV[4] channel, or '' to publish nothing   ARGV[5] frame text before the total
  * ARGV[6] frame text after the total
+ * Sharded variant: KEYS[2] the presence channel, always given (a key routes the script to the
+ * room's slot); it SPUBLISHes there when ARGV[4] is not ''.
  *
  * Returns the total online across processes.
  */
-export const UPDATE_PRESENCE = `
+const updatePresence = (sharded: boolean): string => `
 ${NOW_MS}
 local nowMs = tonumber(now)
 if tonumber(ARGV[2]) > 0 then
@@ -131,10 +149,12 @@ for i = 1, #all, 2 do
   end
 end
 if ARGV[4] ~= '' then
-  redis.call('PUBLISH', ARGV[4], ARGV[5] .. string.format('%d', total) .. ARGV[6])
+  ${publish(sharded, 4, 2, "ARGV[5] .. string.format('%d', total) .. ARGV[6]")}
 end
 return total
 `;
+export const UPDATE_PRESENCE = updatePresence(false);
+export const UPDATE_PRESENCE_SHARDED = updatePresence(true);
 
 /**
  * deleteMessage: replace message N's entry by a tombstone and store a numbered delete event,
@@ -146,6 +166,7 @@ return total
  * ARGV[1] N   ARGV[2] the room as a JSON string   ARGV[3] `"user":…[,"uid":…]` of the deleter
  * ARGV[4] history limit   ARGV[5] pub/sub channel   ARGV[6] the room's key prefix `chat:{ROOM}:`
  * ARGV[7] HISTORY_TTL in ms, 0 for none
+ * Sharded variant: KEYS[4] the channel (ARGV[5] again), which it SPUBLISHes to.
  *
  * A cid remembered for N is pointed at the tombstone: the cid travels in the broadcast, so
  * anyone could otherwise resend it and read the deleted text back. It keeps its own TTL, which
@@ -155,7 +176,7 @@ return total
  * Returns { status, json }: 1 stored (json: the new event), 2 deleted before (json: the first
  * delete event, or '' if it is no longer retained), 0 not retained, 3 N is a delete event.
  */
-export const DELETE_MESSAGE = `
+const deleteMessage = (sharded: boolean): string => `
 if redis.call('EXISTS', KEYS[3]) == 0 then
   return {0, ''}
 end
@@ -224,9 +245,11 @@ local json = '{"id":' .. string.format('%d', id) .. ',"room":' .. ARGV[2] .. ','
 redis.call('LPUSH', KEYS[1], json)
 redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[4]) - 1)
 ${keepRoomFor(7)}
-redis.call('PUBLISH', ARGV[5], json)
+${publish(sharded, 5, 4, 'json')}
 return {1, json}
 `;
+export const DELETE_MESSAGE = deleteMessage(false);
+export const DELETE_MESSAGE_SHARDED = deleteMessage(true);
 
 /**
  * refreshMembers: re-assert this process's entries in a room's member hash with a new expiry,
