@@ -57,17 +57,12 @@ export const MAX_CID_LENGTH = 64;
  */
 export class Outbox {
   private readonly entries = new Map<string, Entry>();
-  private readonly prefix: string;
   /** Cids restored from the store: made by an earlier client (a page before its reload). */
   private readonly restored = new Set<string>();
-  private counter = 0;
+  /** Cids this outbox made, newest last, the oldest forgotten past MADE_REMEMBERED. */
+  private readonly made = new Set<string>();
 
-  constructor(
-    private readonly store: OutboxStore | undefined,
-    prefix: string = randomPrefix(),
-  ) {
-    this.prefix = prefix;
-  }
+  constructor(private readonly store: OutboxStore | undefined) {}
 
   /** Loads the sends the store kept (typed before a reload and never stored); they are sent again. */
   restore(): void {
@@ -97,15 +92,22 @@ export class Outbox {
     return this.promiseOf(entry);
   }
 
-  /** True for a cid this outbox made, or restored from its store. */
+  /** True for a cid this outbox made (one of its latest MADE_REMEMBERED), or restored from its store. */
   owns(cid: string): boolean {
-    return cid.startsWith(this.prefix) || this.restored.has(cid) || this.entries.has(cid);
+    return this.made.has(cid) || this.restored.has(cid) || this.entries.has(cid);
   }
 
-  /** A new cid of this outbox's own (`owns` knows it). */
+  /**
+   * A new cid of this outbox's own (`owns` knows it): 128 random bits. Cids travel in every
+   * broadcast and anonymous senders share one namespace, so a guessable cid (a prefix and a
+   * counter) would let anyone store their own message under the next one first: the victim's
+   * send would then be answered with it and never stored.
+   */
   newCid(): string {
-    this.counter++;
-    return `${this.prefix}${this.counter.toString(36)}`;
+    const cid = randomCid();
+    this.made.add(cid);
+    if (this.made.size > MADE_REMEMBERED) this.made.delete(this.made.values().next().value as string);
+    return cid;
   }
 
   /** Every send not yet stored, oldest first. */
@@ -222,13 +224,27 @@ export function isValidCid(cid: unknown): cid is string {
   return typeof cid === 'string' && cid.length > 0 && cid.length <= MAX_CID_LENGTH && !/\p{Cc}/u.test(cid);
 }
 
-/** A random cid prefix for this client, so two clients' cids never meet. */
-function randomPrefix(): string {
-  const bytes = new Uint8Array(8);
+/** How many of its own cids an outbox remembers for `owns` (a long-running bot sends without end). */
+const MADE_REMEMBERED = 10_000;
+
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** 128 random bits, base64url (22 characters), from the platform's cryptographic random source. */
+function randomCid(): string {
   const crypto = (globalThis as { crypto?: { getRandomValues?(array: Uint8Array): Uint8Array } }).crypto;
-  if (crypto?.getRandomValues) crypto.getRandomValues(bytes);
-  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
-  let out = 'c';
-  for (const byte of bytes) out += (byte % 36).toString(36);
-  return `${out}-`;
+  if (!crypto?.getRandomValues) throw new Error('ChatClient needs crypto.getRandomValues (Node 20 and every browser have it).');
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += BASE64URL[(value >> bits) & 63];
+    }
+  }
+  if (bits > 0) out += BASE64URL[(value << (6 - bits)) & 63];
+  return out;
 }

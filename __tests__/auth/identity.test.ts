@@ -227,3 +227,17 @@ describe('the cross-site rule for POST', () => {
     expect(res.status).toBe(201);
   });
 });
+
+describe('the lobby', () => {
+  it('lists only the rooms the visitor may read, and asks for sign-in without a token', async () => {
+    await server.history.append('team-secret', { user: 'u', text: 'x' });
+    await server.history.append('elsewhere-secret', { user: 'u', text: 'x' });
+    const anonymous = await http(server.port, 'GET', '/');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.text).not.toContain('secret');
+    const member = await http(server.port, 'GET', '/', undefined, { cookie: `chat_token=${alice()}` });
+    expect(member.status).toBe(200);
+    expect(member.text).toContain('team-secret');
+    expect(member.text).not.toContain('elsewhere-secret');
+  });
+});

@@ -48,6 +48,7 @@ describe('TokenVerifier#verify(token) with AUTH_SECRET (HS256)', () => {
     ['a blank name', () => signToken({ sub: 'u', name: '  ' }), /name is blank/],
     ['a name with a control character', () => signToken({ sub: 'u', name: 'a\u0007' }), /not a valid nickname/],
     ['a sub over 64 characters', () => signToken({ sub: 'u'.repeat(65) }), /malformed/],
+    ['a nameless sub with a right-to-left override', () => signToken({ sub: 'li\u202Eve' }), /bidirectional/],
     ['a pattern that is not one', () => signToken({ sub: 'u', rooms: ['a*b'] }), /malformed/],
     ['rooms that is not a list', () => signToken({ sub: 'u', rooms: 'lobby' }), /malformed/],
     ['not a JWT', () => 'not.a.jwt', /not a valid token/],

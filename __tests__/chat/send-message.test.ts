@@ -16,7 +16,8 @@ class ArrayHistory implements Pick<HistoryStore, 'append'> {
     const first = draft.cid === undefined ? -1 : this.drafts.findIndex((d) => d.cid === draft.cid);
     if (first < 0) this.drafts.push(draft);
     const id = first < 0 ? this.drafts.length : first + 1;
-    return { message: { id, json: JSON.stringify({ id, room, ...draft }) }, duplicate: first >= 0, epoch: 'E' };
+    const stored = first < 0 ? draft : this.drafts[first]!;
+    return { message: { id, json: JSON.stringify({ id, room, ...stored }) }, duplicate: first >= 0, epoch: 'E' };
   }
 }
 
@@ -100,5 +101,22 @@ describe('MessageSender#send(room, fields, allowance)', () => {
     const backend: Visitor = { name: 'banned', rights: READ_WRITE, backend: true };
     expect(await codeOf(sender.send('r', { text: 'hi' }, backend, allowance(0)))).toBe('stored');
     expect(history.drafts).toHaveLength(1);
+  });
+});
+
+describe('MessageSender#send with a cid another sender used', () => {
+  it('refuses it with bad_request instead of answering with the other sender’s message', async () => {
+    const history = new ArrayHistory();
+    const sender = new MessageSender({
+      history: history as unknown as HistoryStore,
+      admission: { assertNotBanned: async () => undefined },
+      maxMessageLength: 100,
+      metrics: NO_METRICS,
+    });
+    await sender.send('r', { text: 'mine', cid: 'deploy-43' }, { name: 'eve', rights: READ_WRITE }, allowance(5));
+    const backend: Visitor = { name: 'CI', rights: READ_WRITE, backend: true };
+    expect(await codeOf(sender.send('r', { text: 'Deploy ok', cid: 'deploy-43' }, backend, allowance(5)))).toBe('bad_request');
+    // The sender who stored it gets its message back, as always.
+    expect((await sender.send('r', { text: 'mine', cid: 'deploy-43' }, { name: 'eve', rights: READ_WRITE }, allowance(5))).duplicate).toBe(true);
   });
 });

@@ -199,4 +199,13 @@ describe('chat.newCid()', () => {
     expect(chat.pending).toEqual([{ cid, text: 'hi' }]);
     expect(chat.isOwn({ id: 1, room: 'café', user: 'anyone', text: 'hi', ts: 1, cid })).toBe(true);
   });
+
+  it('makes unguessable cids (128 random bits), and owns no cid it did not make, however alike', async () => {
+    const { chat } = await start();
+    const cids = Array.from({ length: 50 }, () => chat.newCid());
+    for (const cid of cids) expect(cid).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(new Set(cids).size).toBe(50);
+    const forged = `${cids[0]!.slice(0, 21)}${cids[0]!.endsWith('A') ? 'B' : 'A'}`;
+    expect(chat.isOwn({ id: 9, room: 'café', user: 'mallory', text: 'x', ts: 1, cid: forged })).toBe(false);
+  });
 });

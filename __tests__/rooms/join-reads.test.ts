@@ -7,11 +7,13 @@ const all: HistorySlice = { room: 'r', epoch: 'E', last: 10, messages: [6, 7, 8,
 
 function reads(answer: () => Promise<HistorySlice> = async () => all) {
   let count = 0;
-  const joinReads = new JoinReads(async () => {
+  const cursors: Cursor[] = [];
+  const joinReads = new JoinReads(async (_room, cursor) => {
     count++;
+    cursors.push(cursor);
     return answer();
   });
-  return { joinReads, count: () => count };
+  return { joinReads, count: () => count, cursors };
 }
 
 describe('JoinReads#since(room, cursor)', () => {
@@ -56,5 +58,12 @@ describe('JoinReads#since(room, cursor)', () => {
     });
     const results = await Promise.allSettled([joinReads.since('r', {}), joinReads.since('r', { since: 1 })]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
+
+  it('reads only what a lone join’s cursor needs (a long poll, one reconnect)', async () => {
+    const { joinReads, cursors } = reads(async () => ({ ...all, messages: [stored(10)] }));
+    const slice = await joinReads.since('r', { since: 9, epoch: 'E' });
+    expect(cursors).toEqual([{ since: 9, epoch: 'E' }]);
+    expect(slice.messages.map((m) => m.id)).toEqual([10]);
   });
 });

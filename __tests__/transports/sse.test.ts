@@ -201,3 +201,42 @@ describe('GET /api/rooms/:room/events in a room that had no messages', () => {
     resumed.close();
   });
 });
+
+describe('GET /api/rooms/:room/events and clients that go away', () => {
+  it('leaves nothing behind when the client leaves while its history is read', async () => {
+    const { connect } = await import('node:net');
+    const leaky = await startChatServer(redis.url, { MAX_CONNECTIONS_PER_IP: '5' });
+    for (let i = 0; i < 30; i++) {
+      const socket = connect(leaky.port, '127.0.0.1', () => {
+        socket.write(`GET /api/rooms/leak/events?name=ghost${i} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+        socket.destroy();
+      });
+      socket.on('error', () => undefined);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expect(leaky.app.transports.sse.size).toBe(0);
+    expect(leaky.hub.memberCounts().size).toBe(0);
+    // Nothing holds the address's places: a real client still gets in.
+    const real = new SseReader(leaky.port, '/api/rooms/leak/events?name=real');
+    await real.waitFor(() => real.ofType('ready').length === 1);
+    expect(real.status).toBe(200);
+    real.close();
+  });
+
+  it('cuts off a reader that stopped reading once MAX_BUFFERED_BYTES wait for it', async () => {
+    const { connect } = await import('node:net');
+    const small = await startChatServer(redis.url, { MAX_BUFFERED_BYTES: '65536', MAX_MESSAGE_LENGTH: '8000' });
+    const socket = connect(small.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('GET /api/rooms/stall/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    socket.pause(); // reads nothing more
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const text = 'z'.repeat(7000);
+    for (let i = 0; i < 3000 && small.app.transports.sse.size > 0; i++) await small.history.append('stall', { user: 'u', text });
+    expect(small.app.transports.sse.size).toBe(0);
+    socket.resume();
+    await closed;
+  }, 60_000);
+});

@@ -1,7 +1,7 @@
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import { ChatError } from '../errors';
-import { validateUser } from '../protocol/validate';
+import { spoofsNames, validateUser } from '../protocol/validate';
 import type { AuthConfig } from './auth-config';
 import type { Identity } from './identity';
 import { ROOM_PATTERN_SYNTAX } from './rights';
@@ -73,8 +73,10 @@ function nameClaim(name: string): string {
 /** Without a name, the sub is shown: it may be longer than a nickname (a UUID), but not blank or unprintable. */
 function subAsName(sub: string): string {
   const shown = sub.trim();
-  if (shown === '' || /[\p{Cc}\p{Cs}]/u.test(shown)) throw refused('its sub is blank or holds control characters, and it has no name');
-  return shown;
+  if (shown === '' || /[\p{Cc}\p{Cs}]/u.test(shown) || spoofsNames(sub)) {
+    throw refused('its sub is blank or holds control, bidirectional or zero-width characters, and it has no name');
+  }
+  return shown.normalize('NFC');
 }
 
 function reasonOf(err: unknown): string {

@@ -44,6 +44,20 @@ export class MessageSender {
     await this.options.admission.assertNotBanned(room, visitor);
     const result = await this.options.history.append(room, { user: visitor.name, uid: visitor.uid, text, cid });
     if (!result.duplicate) this.options.metrics.messageStored();
+    else assertSameSender(result.message.json, visitor);
     return result;
+  }
+}
+
+/**
+ * A repeated cid answers with the first message only for the sender who stored it: anonymous
+ * senders share one cid namespace, and a cid seen in a broadcast (or guessed) must not make
+ * another sender's send "succeed" with someone else's message, never stored itself.
+ */
+function assertSameSender(firstJson: string, visitor: Visitor): void {
+  const first = JSON.parse(firstJson) as { user?: string; uid?: string; deleted?: boolean };
+  if (first.deleted) return; // a tombstone names no sender to compare; its sender gets it back
+  if (first.user !== visitor.name || first.uid !== visitor.uid) {
+    throw new ChatError('bad_request', 'That cid was already used by another sender in this room: send with a new cid.');
   }
 }

@@ -33,16 +33,21 @@ interface RawSocket {
   uncork(): void;
 }
 
-/** Sockets written to in this turn of the event loop, and those corked in it. */
-const writtenThisTurn = new Set<RawSocket>();
-const corkedThisTurn = new Set<RawSocket>();
+// The turn of the event loop a socket was last written to, and last corked in, as marks on the
+// socket itself: no set to add every member to on every message.
+const WRITTEN = Symbol('chat.writtenInTurn');
+const CORKED = Symbol('chat.corkedInTurn');
+type MarkedSocket = RawSocket & { [WRITTEN]?: number; [CORKED]?: number };
+
+let turn = 1;
 let turnEndScheduled = false;
+const corkedThisTurn: RawSocket[] = [];
 
 function endTurn(): void {
   turnEndScheduled = false;
-  writtenThisTurn.clear();
+  turn++;
   for (const raw of corkedThisTurn) raw.uncork();
-  corkedThisTurn.clear();
+  corkedThisTurn.length = 0;
 }
 
 /**
@@ -72,13 +77,15 @@ export function writePreparedFrame(socket: WebSocket, prepared: PreparedFrame): 
     // A burst (several messages of a room in one turn: five senders at 100 msg/s) goes out as
     // one write per member, not one per frame: the second frame of a turn corks the socket and
     // the end of the turn uncorks it, so the kernel sees one writev. A lone frame costs no cork.
-    if (writtenThisTurn.has(raw)) {
-      if (!corkedThisTurn.has(raw)) {
+    const marked = raw as MarkedSocket;
+    if (marked[WRITTEN] === turn) {
+      if (marked[CORKED] !== turn) {
         raw.cork();
-        corkedThisTurn.add(raw);
+        marked[CORKED] = turn;
+        corkedThisTurn.push(raw);
       }
     } else {
-      writtenThisTurn.add(raw);
+      marked[WRITTEN] = turn;
       if (!turnEndScheduled) {
         turnEndScheduled = true;
         setImmediate(endTurn);

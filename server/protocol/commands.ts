@@ -77,6 +77,7 @@ function kickOrder(fields: { uid?: string; user?: string; seconds?: number }): K
   if ((fields.uid === undefined) === (fields.user === undefined)) {
     throw new ChatError('bad_request', 'Name whom to kick with "uid" or with "user", one of the two.');
   }
-  const target = fields.uid !== undefined ? { uid: fields.uid } : { user: fields.user! };
+  // A name is matched as stored: NFC, like every name the server takes.
+  const target = fields.uid !== undefined ? { uid: fields.uid } : { user: fields.user!.normalize('NFC').trim() };
   return fields.seconds === undefined ? { who: target } : { who: target, seconds: fields.seconds };
 }

@@ -15,6 +15,11 @@ const LONE_SURROGATE = /\p{Cs}/u;
 // Bidirectional controls and zero-width characters: in a name they make `evil` display as `live`.
 const NAME_SPOOFING = /[\u202A-\u202E\u2066-\u2069\u200B-\u200F\uFEFF]/u;
 
+/** True when `text` holds bidirectional controls or zero-width characters, which no name may hold. */
+export function spoofsNames(text: string): boolean {
+  return NAME_SPOOFING.test(text);
+}
+
 /**
  * Returns the room's name in Unicode NFC (so `café` typed either way is one room) when it is
  * valid, else throws `bad_request`.

@@ -38,7 +38,7 @@ export class RoomHub {
 
   constructor(private readonly options: RoomHubOptions) {
     this.log = options.logger.child({ module: 'chat:hub' });
-    this.joinReads = new JoinReads((room) => options.history.since(room, {}));
+    this.joinReads = new JoinReads((room, cursor) => options.history.since(room, cursor));
     this.stopListening = options.bus.listen({
       message: (room, json) => this.rooms.get(room)?.sequence.receive(json),
       presence: (room, frame) => this.rooms.get(room)?.sequence.presence(frame),

@@ -2,9 +2,9 @@ import { sliceFor, wantedCount } from '../engine/cursor';
 import type { Cursor, HistorySlice } from '../protocol/types';
 
 /** A join this soon after a read of its room is taken as part of a storm of joins. */
-const STORM_MS = 50;
+const STORM_MS = 100;
 /** How long a storm's batch gathers joins before its read. */
-const BATCH_MS = 5;
+const BATCH_MS = 10;
 
 interface Waiting {
   readonly cursor: Cursor;
@@ -30,8 +30,8 @@ export class JoinReads {
   private readonly lastRead = new Map<string, number>();
 
   constructor(
-    /** Reads a room's whole retained history (`since(room, {})`). */
-    private readonly readAll: (room: string) => Promise<HistorySlice>,
+    /** Reads a room's history from a cursor: the engine's `since`. */
+    private readonly since_: (room: string, cursor: Cursor) => Promise<HistorySlice>,
   ) {}
 
   /** The slice `cursor` gets of `room`, from a read shared with the joins that come with it. */
@@ -62,9 +62,12 @@ export class JoinReads {
     if (!batch) return;
     this.waiting.delete(room);
     this.running.add(room);
-    this.readAll(room).then(
-      (all) => {
-        for (const joiner of batch) joiner.resolve(sliceOf(all, joiner.cursor));
+    // A lone join (a long poll, one reconnect) reads only what its cursor needs; a batch reads
+    // the whole retained history once and slices it for each.
+    const lone = batch.length === 1 ? batch[0]!.cursor : undefined;
+    this.since_(room, lone ?? {}).then(
+      (answer) => {
+        for (const joiner of batch) joiner.resolve(lone ? answer : sliceOf(answer, joiner.cursor));
       },
       (err: unknown) => {
         for (const joiner of batch) joiner.reject(err);

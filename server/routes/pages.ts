@@ -41,8 +41,18 @@ export function pageRoutes(options: PageOptions): Router {
 
   const lobby = async (ctx: ParameterizedContext, error?: string, status = 200) => {
     let rooms: Array<{ room: string; online: number }> = [];
+    // Only rooms the visitor may read: a room's name can say more than its owners want told.
+    let identity;
     try {
-      const recent = (await options.history.rooms()).slice(0, LOBBY_ROOMS).map((r) => r.room);
+      identity = options.access.identify(ctx);
+    } catch (err) {
+      if (!(err instanceof ChatError)) throw err;
+      return render(ctx, 'lobby.njk', { rooms, error: error ?? err.message }, status === 200 ? err.status : status);
+    }
+    try {
+      const recent = (await options.history.rooms(LOBBY_ROOMS))
+        .map((r) => r.room)
+        .filter((room) => options.access.rightsIn(identity, room).read);
       const online = await options.presence.online(recent);
       rooms = recent.map((room) => ({ room, online: online.get(room) ?? 0 }));
     } catch (err) {

@@ -22,6 +22,8 @@ const presenceEvent: Encoder<Buffer> = (b) => Buffer.from(ssePresenceEvent(b.jso
 class SseStream implements RoomMember {
   constructor(
     readonly body: PassThrough,
+    /** The HTTP response the body is piped into: destroyed when its reader stalls. */
+    private readonly response: { destroy(): void },
     /** The name it counts as online under; undefined for an anonymous stream without `?name=`. */
     readonly name: string | undefined,
     /** Who it is, for kicks and the presence list. */
@@ -51,8 +53,9 @@ class SseStream implements RoomMember {
   write(chunk: string | Buffer): void {
     if (this.body.writableEnded) return;
     this.body.write(chunk);
-    // A stalled reader is cut off; EventSource reconnects with Last-Event-ID and catches up.
-    if (this.body.writableLength > this.maxBufferedBytes) this.body.end();
+    // A stalled reader is cut off (ending the body would only queue the end behind what it does
+    // not read); EventSource reconnects with Last-Event-ID and catches up.
+    if (this.body.writableLength > this.maxBufferedBytes) this.response.destroy();
   }
 }
 
@@ -150,29 +153,40 @@ export function mountSse({ http }: TransportRoutes, context: TransportContext): 
     const onlineAs = visitor.uid !== undefined || rawName !== undefined ? visitor.name : undefined;
     const release = limits.acquire(ctx.ip);
     const body = new PassThrough();
-    const stream = new SseStream(body, onlineAs, visitor, meOf(visitor), config.maxBufferedBytes);
+    const stream = new SseStream(body, ctx.res, onlineAs, visitor, meOf(visitor), config.maxBufferedBytes);
     body.write(sseRetry(SSE_RETRY_MS));
-    try {
-      await hub.join(room, stream, cursor);
-    } catch (err) {
-      release();
-      if (isOutage(err)) return answerOutage(ctx, err);
-      throw err;
-    }
-
-    streams.add(stream);
-    metrics.connectionOpened('sse');
-    // A stream whose token expires ends then; EventSource comes back and is asked again.
-    const stopExpiry = whenExpired(visitor.expiresAt, () => body.end());
+    let stopExpiry = (): void => undefined;
+    let counted = false;
     const cleanup = () => {
       release();
       stopExpiry();
       streams.delete(stream);
       hub.leave(room, stream);
-      metrics.connectionClosed('sse');
+      if (counted) metrics.connectionClosed('sse');
+      counted = false;
       body.end();
     };
+    // Before the join: a client that leaves while its history is read must not stay seated,
+    // counted online and against its address's cap.
     ctx.res.once('close', cleanup);
+    try {
+      await hub.join(room, stream, cursor);
+    } catch (err) {
+      cleanup();
+      ctx.res.off('close', cleanup);
+      if (isOutage(err)) return answerOutage(ctx, err);
+      throw err;
+    }
+    if (ctx.res.destroyed) {
+      cleanup();
+      ctx.respond = false;
+      return;
+    }
+    streams.add(stream);
+    metrics.connectionOpened('sse');
+    counted = true;
+    // A stream whose token expires ends then; EventSource comes back and is asked again.
+    stopExpiry = whenExpired(visitor.expiresAt, () => body.end());
     respondWithStream(ctx, body);
   });
   return {
