@@ -1,19 +1,30 @@
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
+import { Histogram } from './lib/histogram';
 import { cpuSeconds, memoryMb } from './lib/proc';
+import { frameType, historyShape, messageId, rawConnect, sentAtBytes, TYPE_HISTORY, TYPE_MESSAGE, type RawSocket } from './lib/raw-ws';
 import { nowMs, round, Samples } from './lib/stats';
 
 /**
- * The load generator, in a process of its own so that its CPU is not the server's. It takes one
- * JSON job on argv, runs it against a server, and prints `RESULT {json}` as its last line.
- * Message texts carry their send time, so each delivery's latency is measured where it lands.
+ * The load generator, in processes of its own so that its CPU is not the server's. Each takes one
+ * JSON job on argv (with its `part` of `parts`), opens its sockets, prints READY, starts on GO
+ * from its stdin (all parts at once), ends what runs until told on STOP, and prints
+ * `RESULT {json}` as its last line. Message texts carry their send time, so each delivery's
+ * latency is measured where it lands; latencies travel as mergeable histograms.
+ *
+ * Kept light, because it shares a 2-core machine with the server: the fan-out and join modes
+ * use `lib/raw-ws.ts` (frames read in place off the socket's chunks, no string per frame, no
+ * UTF-8 validation, no event per frame), read only a frame's type byte and its timestamp bytes
+ * (and ids when checking order), and can be split over several processes (`--generators`).
  */
 
+/** A job for one generator process (its `part` and `parts` are added by `LoadParts`). */
 export type Job =
-  | { mode: 'fanout'; url: string; serverPid: number; clients: number; senders: number; rate: number; seconds: number }
-  | { mode: 'join'; url: string; serverPid: number; joins: number }
-  | { mode: 'idle'; url: string; serverPid: number; clients: number; rooms: number }
+  | FanoutJob
+  | JoinsJob
+  | { mode: 'idle'; port: number; serverPid: number; clients: number; rooms: number }
   | {
       mode: 'transport';
       transport: 'ws' | 'sse' | 'longpoll' | 'poll';
@@ -26,8 +37,96 @@ export type Job =
       pollIntervalMs: number;
     };
 
+/** Which server a job talks to: ours (`/ws/ROOM?name=…`) or the bare baseline (`/ROOM`). */
+export type ServerKind = 'ours' | 'base';
+
+/**
+ * `clients` sockets over `rooms` rooms (client k is member k / rooms of room k % rooms); the
+ * first `senders` members of each room also send, `rate` messages/s in all (message i goes to
+ * room i % rooms), for `seconds`. Every member counts what it receives, senders too.
+ */
+export interface FanoutJob {
+  mode: 'fanout';
+  kind: ServerKind;
+  port: number;
+  clients: number;
+  rooms: number;
+  /** Room names are `${roomPrefix}-${r}`, or `roomPrefix` alone for one room. */
+  roomPrefix: string;
+  senders: number;
+  rate: number;
+  seconds: number;
+  /** Connects in flight while the sockets open (per generator process). */
+  inFlight: number;
+}
+
+/**
+ * A storm of `joiners` joins (joiner n into room n % rooms, `inFlight` connects in flight in all),
+ * each timed from its connect to its history frame; meanwhile `present.members` members who were
+ * there before receive `present.rate` messages/s in `present.room`. With `cursors`, each joiner
+ * gives its room's cursor. With `checkIds`, every joiner's ids must run on without gap or repeat
+ * from its history into the live messages (ours only: the baseline's live ids are its own).
+ */
+export interface JoinsJob {
+  mode: 'joins';
+  kind: ServerKind;
+  port: number;
+  joiners: number;
+  rooms: number;
+  /** Room names are `${roomPrefix}-${r}`, r from 0 (the present members are in one of them). */
+  roomPrefix: string;
+  cursors: Record<string, { since: number; epoch: string }> | null;
+  /** Messages each room holds (what a joiner without a cursor must get). */
+  historyCount: number;
+  inFlight: number;
+  present: { members: number; rate: number; room: string };
+  checkIds: boolean;
+}
+
+/** Every job runs in one of `parts` generator processes, as part `part`. */
+type Part = { part: number; parts: number };
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+// ---- the parent's commands (stdin) and our reports (stdout) ----------------------------------
+
+const commands = new Set<string>();
+let wake: (() => void) | undefined;
+createInterface({ input: process.stdin }).on('line', (line) => {
+  commands.add(line.trim());
+  wake?.();
+});
+
+/** Resolves once the parent has sent `word` (GO, STOP). */
+async function until(word: string): Promise<void> {
+  while (!commands.has(word)) await new Promise<void>((r) => (wake = r));
+}
+
+const report = (line: string) => process.stdout.write(`${line}\n`);
+
+const roomName = (job: { rooms: number; roomPrefix: string }, r: number) =>
+  job.rooms === 1 ? job.roomPrefix : `${job.roomPrefix}-${r}`;
+
+function pathFor(kind: ServerKind, room: string, query: Record<string, string | number>): string {
+  const q = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString();
+  return kind === 'ours' ? `/ws/${encodeURIComponent(room)}?${q}` : `/${encodeURIComponent(room)}${q ? `?${q}` : ''}`;
+}
+
+/** Runs `open(i)` for i in [0, count), at most `parallel` at a time; resolves with what each gave. */
+async function pool<T>(count: number, parallel: number, open: (i: number) => Promise<T>): Promise<T[]> {
+  const out = new Array<T>(count);
+  let next = 0;
+  const lane = async () => {
+    while (next < count) {
+      const i = next++;
+      out[i] = await open(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, count) }, lane));
+  return out;
+}
+
+/** Opens a WebSocket with the ws library (the transports comparison, which meters its bytes). */
 function openSocket(url: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
@@ -36,29 +135,19 @@ function openSocket(url: string): Promise<WebSocket> {
   });
 }
 
-/** Opens `count` sockets, `parallel` at a time. */
-async function openMany(count: number, url: (i: number) => string, parallel = 100): Promise<WebSocket[]> {
-  const sockets: WebSocket[] = [];
-  for (let i = 0; i < count; i += parallel) {
-    const batch = await Promise.all(Array.from({ length: Math.min(parallel, count - i) }, (_, j) => openSocket(url(i + j))));
-    sockets.push(...batch);
-  }
-  return sockets;
-}
-
-/** The send time a message text carries (`t:1234.567`), read without parsing the frame. */
+/** The send time a message text carries (`t:1234.567`), from a frame already made a string. */
 function sentAt(frame: string): number {
   const at = frame.indexOf('"text":"t:');
   if (at < 0) return NaN;
   return parseFloat(frame.slice(at + 10));
 }
 
-/** Sends `rate` messages per second in total from `send`, for `seconds`, keeping to schedule. */
-async function paced(rate: number, seconds: number, send: (i: number) => void): Promise<number> {
+/** Sends `rate` messages per second in total through `send`, for `seconds` or until `stopped()`. */
+async function paced(rate: number, seconds: number, send: (i: number) => void, stopped = () => false): Promise<number> {
   const start = nowMs();
   let sent = 0;
-  const total = Math.round(rate * seconds);
-  while (sent < total) {
+  const total = Number.isFinite(seconds) ? Math.round(rate * seconds) : Infinity;
+  while (sent < total && !stopped()) {
     const due = Math.min(total, Math.floor(((nowMs() - start) / 1000) * rate) + 1);
     while (sent < due) send(sent++);
     await sleep(1);
@@ -66,67 +155,196 @@ async function paced(rate: number, seconds: number, send: (i: number) => void): 
   return sent;
 }
 
-async function fanout(job: Extract<Job, { mode: 'fanout' }>) {
-  const latency = new Samples();
+const cpuOfSelf = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
+};
+
+async function fanout(job: FanoutJob & Part) {
+  const latency = new Histogram();
   let delivered = 0;
   let measuring = false;
-  const receivers = await openMany(job.clients, () => `${job.url}?name=r`);
-  for (const ws of receivers) {
-    ws.on('message', (data: Buffer) => {
-      if (!measuring) return;
-      const t = sentAt(data.toString());
-      if (Number.isNaN(t)) return;
-      delivered++;
-      latency.add(nowMs() - t);
-    });
+  const onText = (buf: Buffer, start: number, end: number) => {
+    if (!measuring || frameType(buf, start) !== TYPE_MESSAGE) return;
+    const t = sentAtBytes(buf, start, end);
+    if (Number.isNaN(t)) return;
+    delivered++;
+    latency.add(nowMs() - t);
+  };
+  // Member j of room r is client k = j * rooms + r; this process holds the members with j % parts === part.
+  const mine: Array<{ room: number; j: number }> = [];
+  const membersHere = new Array<number>(job.rooms).fill(0);
+  for (let k = 0; k < job.clients; k++) {
+    const room = k % job.rooms;
+    const j = Math.floor(k / job.rooms);
+    if (j % job.parts !== job.part) continue;
+    mine.push({ room, j });
+    membersHere[room]!++;
   }
-  const senders = await openMany(job.senders, () => `${job.url}?name=sender`);
-  await sleep(1500); // let presence settle
+  const sockets = await pool(mine.length, job.inFlight, (i) =>
+    rawConnect(job.port, pathFor(job.kind, roomName(job, mine[i]!.room), job.kind === 'ours' ? { name: 'r' } : {}), onText),
+  );
+  const senders = new Map<string, RawSocket>();
+  mine.forEach((m, i) => m.j < job.senders && senders.set(`${m.room}:${m.j}`, sockets[i]!));
+  // What this process should receive: each message reaches every member of its room.
+  const total = Math.round(job.rate * job.seconds);
+  let expected = 0;
+  for (let r = 0; r < job.rooms; r++) expected += (Math.floor(total / job.rooms) + (r < total % job.rooms ? 1 : 0)) * membersHere[r]!;
+  report('READY');
+  await until('GO');
   measuring = true;
-  const cpu0 = cpuSeconds(job.serverPid);
   const own0 = process.cpuUsage();
   const t0 = nowMs();
-  const sent = await paced(job.rate, job.seconds, (i) => senders[i % senders.length]!.send(`t:${nowMs().toFixed(3)}`));
-  const sendWall = (nowMs() - t0) / 1000;
-  const cpu1 = cpuSeconds(job.serverPid);
-  const own1 = process.cpuUsage(own0);
-  // Drain what is in flight before counting losses.
-  const expected = sent * job.clients;
+  await paced(job.rate, job.seconds, (i) => {
+    const room = i % job.rooms;
+    const j = Math.floor(i / job.rooms) % job.senders;
+    senders.get(`${room}:${j}`)?.send(`t:${nowMs().toFixed(3)}`);
+  });
+  const tSent = nowMs();
+  const cpuSent = cpuOfSelf(own0);
+  report('SENT');
   const drainUntil = nowMs() + 5000;
   while (delivered < expected && nowMs() < drainUntil) await sleep(20);
-  for (const ws of [...receivers, ...senders]) ws.terminate();
+  const tDone = nowMs();
+  const cpu = cpuOfSelf(own0);
+  for (const s of sockets) s.terminate();
+  return { sent: total, expected, delivered, latency: latency.toJSON(), cpuSec: cpu, cpuSentSec: cpuSent, t0, tSent, tDone };
+}
+
+/** What one generator process reports of a fan-out. */
+export type FanoutPartResult = Awaited<ReturnType<typeof fanout>>;
+
+async function joins(job: JoinsJob & Part) {
+  let measuring = false;
+  let stopped = false;
+  // The members already present (part 0 only): their latency while the storm goes on.
+  const presentLatency = new Histogram();
+  let presentDelivered = 0;
+  let presentMaxId = 0;
+  const present =
+    job.part === 0
+      ? await pool(job.present.members, job.present.members, () =>
+          rawConnect(job.port, pathFor(job.kind, job.present.room, job.kind === 'ours' ? { name: 'present' } : {}), (buf, start, end) => {
+            if (!measuring || frameType(buf, start) !== TYPE_MESSAGE) return;
+            const t = sentAtBytes(buf, start, end);
+            if (Number.isNaN(t)) return;
+            presentDelivered++;
+            presentMaxId = Math.max(presentMaxId, messageId(buf, start));
+            presentLatency.add(nowMs() - t);
+          }),
+        )
+      : [];
+  const mine: number[] = [];
+  for (let n = job.part; n < job.joiners; n += job.parts) mine.push(n);
+  report('READY');
+  await until('GO');
+  measuring = true;
+  const own0 = process.cpuUsage();
+  const t0 = nowMs();
+  const sending =
+    job.part === 0 ? paced(job.present.rate, Infinity, () => present[0]!.send(`t:${nowMs().toFixed(3)}`), () => stopped) : Promise.resolve(0);
+
+  const historyMs = new Histogram();
+  let lastOpen = 0;
+  let lastHistory = 0;
+  let failed = 0;
+  let badHistory = 0;
+  let gaps = 0;
+  let idViolations = 0;
+  let firstError = '';
+  const sockets: RawSocket[] = [];
+  // For the joiners of the present members' room: the last id each has (checked at the end).
+  const lastIds: Array<{ last: number }> = [];
+  await pool(mine.length, Math.max(1, Math.round(job.inFlight / job.parts)), async (i) => {
+    const room = `${job.roomPrefix}-${mine[i]! % job.rooms}`;
+    const cursor = job.cursors?.[room];
+    const query: Record<string, string | number> = job.kind === 'ours' ? { name: `j${mine[i]!}` } : { history: 1 };
+    if (cursor) {
+      query.since = cursor.since;
+      if (job.kind === 'ours') query.epoch = cursor.epoch;
+    }
+    const start = nowMs();
+    const state = { last: -1, history: false, violated: false };
+    let joined: () => void = () => undefined;
+    const gotHistory = new Promise<void>((r) => (joined = r));
+    try {
+      const socket = await rawConnect(
+        job.port,
+        pathFor(job.kind, room, query),
+        (buf, s, e) => {
+          const type = frameType(buf, s);
+          if (type === TYPE_HISTORY && !state.history) {
+            const now = nowMs();
+            state.history = true;
+            historyMs.add(now - start);
+            lastHistory = Math.max(lastHistory, now);
+            const shape = historyShape(buf, s, e);
+            // With a cursor: the messages right after it, or — when the room moved on by more than
+            // it retains during a long storm — a gap with the whole retained window, which must
+            // then really start after the cursor's next id.
+            const ok = !cursor
+              ? !shape.gap && shape.count === job.historyCount
+              : shape.gap
+                ? shape.count === job.historyCount && shape.first > cursor.since + 1
+                : shape.count === 0 || shape.first === cursor.since + 1;
+            if (!ok) badHistory++;
+            if (cursor && shape.gap) gaps++;
+            state.last = shape.count > 0 ? shape.last : (cursor?.since ?? 0);
+            if (room === job.present.room) lastIds.push(state);
+            joined();
+          } else if (type === TYPE_MESSAGE && job.checkIds) {
+            const id = messageId(buf, s);
+            if (!state.history || id !== state.last + 1) {
+              if (!state.violated) idViolations++;
+              state.violated = true;
+            }
+            state.last = Math.max(state.last, id);
+          }
+        },
+        () => joined(),
+      );
+      lastOpen = Math.max(lastOpen, nowMs());
+      sockets.push(socket);
+      await gotHistory;
+      if (!state.history) throw new Error('closed before its history frame');
+    } catch (err) {
+      failed++;
+      firstError ||= (err as Error).message;
+    }
+  });
+  report('JOINED');
+  await until('STOP');
+  stopped = true;
+  const sent = await sending;
+  await sleep(1000); // what is in flight lands
+  const cpu = cpuOfSelf(own0);
+  const tEnd = nowMs();
+  for (const s of [...sockets, ...present]) s.terminate();
   return {
-    sent,
-    delivered,
-    lost: expected - delivered,
-    deliveriesPerSec: round(delivered / sendWall, 0),
-    latencyMs: mapValues(latency.summary(), (v) => round(v, 2)),
-    serverCores: round((cpu1 - cpu0) / sendWall, 3),
-    serverCpuSec: round(cpu1 - cpu0, 3),
-    serverPeakMb: round(memoryMb(job.serverPid).peak, 1),
-    clientCores: round((own1.user + own1.system) / 1e6 / sendWall, 3),
+    joiners: mine.length,
+    t0,
+    lastOpen,
+    lastHistory,
+    history: historyMs.toJSON(),
+    failed,
+    badHistory,
+    gaps,
+    idViolations,
+    firstError,
+    presentRoomLasts: lastIds.map((s) => s.last),
+    present: { sent, delivered: presentDelivered, expected: sent * present.length, maxId: presentMaxId, latency: presentLatency.toJSON() },
+    cpuSec: cpu,
+    seconds: (tEnd - t0) / 1000,
   };
 }
 
-async function join(job: Extract<Job, { mode: 'join' }>) {
-  const times = new Samples();
-  for (let i = 0; i < job.joins; i++) {
-    const t0 = nowMs();
-    const ws = new WebSocket(job.url, { perMessageDeflate: false });
-    await new Promise<void>((resolve, reject) => {
-      ws.once('message', () => resolve());
-      ws.once('error', reject);
-    });
-    times.add(nowMs() - t0);
-    ws.terminate();
-  }
-  return { joins: job.joins, joinMs: mapValues(times.summary(), (v) => round(v, 2)) };
-}
+/** What one generator process reports of a join storm. */
+export type JoinsPartResult = Awaited<ReturnType<typeof joins>>;
 
 async function idle(job: Extract<Job, { mode: 'idle' }>) {
   await sleep(500);
   const before = memoryMb(job.serverPid).rss;
-  const sockets = await openMany(job.clients, (i) => `${job.url}/idle-${i % job.rooms}?name=idle`, 200);
+  const sockets = await pool(job.clients, 200, (i) => rawConnect(job.port, `/ws/idle-${i % job.rooms}?name=idle`, () => undefined));
   await sleep(3000);
   const after = memoryMb(job.serverPid).rss;
   for (const ws of sockets) ws.terminate();
@@ -262,10 +480,14 @@ function mapValues<T extends Record<string, number>>(o: T, f: (v: number) => num
 }
 
 async function main(): Promise<void> {
-  const job = JSON.parse(process.argv[2]!) as Job;
-  const run = { fanout, join, idle, transport }[job.mode] as (job: Job) => Promise<object>;
+  const job = JSON.parse(process.argv[2]!) as Job & Part;
+  const run = { fanout, joins, idle, transport }[job.mode] as (job: Job & Part) => Promise<object>;
+  if (job.mode !== 'fanout' && job.mode !== 'joins') {
+    report('READY');
+    await until('GO');
+  }
   const result = await run(job);
-  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+  report(`RESULT ${JSON.stringify(result)}`);
   process.exit(0);
 }
 

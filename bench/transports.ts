@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Job } from './load';
-import { runLoad, startProcess } from './fanout';
+import { REPO, runLoad, startProcess } from './lib/processes';
 
 interface TransportResult {
   transport: string;
@@ -26,7 +26,7 @@ const LABELS: Record<string, string> = { ws: 'WebSocket', sse: 'SSE', longpoll: 
 export async function runTransports(redisUrl: string, clients = 50, rate = 10, seconds = 10): Promise<void> {
   const results: TransportResult[] = [];
   for (const transport of TRANSPORTS) {
-    const server = await startProcess('server/index.ts', { REDIS_URL: redisUrl, RATE_LIMIT: '0' });
+    const server = await startProcess('server/index.ts', { REDIS_URL: redisUrl, RATE_LIMIT: '0', MAX_CONNECTIONS_PER_IP: '0' });
     const job: Job = {
       mode: 'transport',
       transport,
@@ -52,7 +52,7 @@ export async function runTransports(redisUrl: string, clients = 50, rate = 10, s
     );
   }
   const svg = chart(results, `${clients} clients, ${rate} msg/s`);
-  for (const dir of [join(__dirname, 'out'), join(__dirname, '..', 'docs')]) {
+  for (const dir of [join(REPO, 'bench', 'out'), join(REPO, 'docs')]) {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'transports.svg'), svg);
   }
