@@ -114,7 +114,9 @@ export function createApp(services: AppServices): ChatApp {
       app.ws.listen({ ...wsOptions, server } as Parameters<typeof app.ws.listen>[0]);
       // ws re-emits the HTTP server's errors (EADDRINUSE); the caller handles them on the server.
       (app.ws as unknown as { server: { on(event: 'error', fn: () => void): void } }).server.on('error', () => undefined);
-      return server.listen(port, host);
+      // A deploy brings thousands of reconnects at once: Node's default backlog (511) drops the
+      // overflow, whose clients then wait 1 s and 3 s to retry.
+      return server.listen({ port, host, backlog: LISTEN_BACKLOG });
     },
     async closeTransports() {
       limiter.close();
@@ -122,6 +124,9 @@ export function createApp(services: AppServices): ChatApp {
     },
   });
 }
+
+/** Connections waiting to be accepted (the kernel caps it at net.core.somaxconn). */
+const LISTEN_BACKLOG = 4096;
 
 const CLIENT_GONE = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
