@@ -1,42 +1,13 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, say, screenshot, waitForState } from '../helpers/browser';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server';
-import { killServers, spawnServer, type ServerProcess } from '../helpers/spawn-server';
+import type { Page } from 'playwright-core';
+import { say, screenshot, waitForState } from '../helpers/browser';
+import { withPageServer } from '../helpers/page-server';
 import { signToken, TEST_SECRET } from '../helpers/tokens';
 
 // The page behind identity: the app's own backend sets the chat_token cookie (HttpOnly, same site).
 
-let redis: TestRedis;
-let browser: Browser;
-let server: ServerProcess;
-const contexts: BrowserContext[] = [];
+const pages = withPageServer({ AUTH_SECRET: TEST_SECRET });
 
-beforeAll(async () => {
-  redis = await startTestRedis();
-  [server, browser] = await Promise.all([
-    spawnServer({ REDIS_URL: redis.url, AUTH_SECRET: TEST_SECRET, RATE_LIMIT: '0' }),
-    launchChromium(),
-  ]);
-}, 60_000);
-afterEach(async () => {
-  for (const c of contexts.splice(0)) await c.close();
-});
-afterAll(async () => {
-  await browser?.close();
-  await killServers();
-  await redis.stop();
-});
-
-async function openAs(token: string | undefined, path: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  contexts.push(context);
-  if (token) {
-    await context.addCookies([{ name: 'chat_token', value: token, domain: '127.0.0.1', path: '/', httpOnly: true, sameSite: 'Lax' }]);
-  }
-  const page = await context.newPage();
-  await page.goto(`http://127.0.0.1:${server.port}${path}`);
-  return page;
-}
+const openAs = (token: string | undefined, path: string): Promise<Page> => pages.open(path, { token });
 
 describe('the chat page with a cookie token', () => {
   it('shows who you are in a read-only name field, and sends as that user', async () => {

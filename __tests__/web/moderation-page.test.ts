@@ -1,8 +1,7 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, screenshot, shownIds, waitForState } from '../helpers/browser';
+import type { Page } from 'playwright-core';
+import { screenshot, shownIds, waitForState } from '../helpers/browser';
 import { http } from '../helpers/http';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server';
-import { killServers, spawnServer, type ServerProcess } from '../helpers/spawn-server';
+import { withPageServer, type Visit } from '../helpers/page-server';
 import { signToken, TEST_SECRET } from '../helpers/tokens';
 
 // The page's Online list, deleted messages and moderators' controls (PROTOCOL.md "Moderation",
@@ -10,42 +9,8 @@ import { signToken, TEST_SECRET } from '../helpers/tokens';
 // a backend API key to delete with.
 
 const API_KEY = 'page-test-api-key-0123456789abcdef-0123';
-let redis: TestRedis;
-let browser: Browser;
-let server: ServerProcess;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  [server, browser] = await Promise.all([
-    spawnServer({ REDIS_URL: redis.url, AUTH_SECRET: TEST_SECRET, ANONYMOUS: 'write', API_KEYS: API_KEY, RATE_LIMIT: '0' }),
-    launchChromium(),
-  ]);
-}, 60_000);
-afterEach(async () => {
-  for (const c of contexts.splice(0)) await c.close();
-});
-afterAll(async () => {
-  await browser?.close();
-  await killServers();
-  await redis.stop();
-});
-
-interface Visit {
-  token?: string;
-  viewport?: { width: number; height: number };
-}
-
-async function open(path: string, visit: Visit = {}): Promise<Page> {
-  const context = await browser.newContext({ viewport: visit.viewport ?? { width: 1280, height: 800 } });
-  contexts.push(context);
-  if (visit.token) {
-    await context.addCookies([{ name: 'chat_token', value: visit.token, domain: '127.0.0.1', path: '/', httpOnly: true, sameSite: 'Lax' }]);
-  }
-  const page = await context.newPage();
-  await page.goto(`http://127.0.0.1:${server.port}${path}`);
-  return page;
-}
+const pages = withPageServer({ AUTH_SECRET: TEST_SECRET, ANONYMOUS: 'write', API_KEYS: API_KEY });
+const open = (path: string, visit?: Visit): Promise<Page> => pages.open(path, visit);
 
 /** The message box, by its exact label: a moderator's page also has "Delete message" buttons. */
 async function say(page: Page, text: string): Promise<void> {
@@ -55,14 +20,14 @@ async function say(page: Page, text: string): Promise<void> {
 
 /** Posts as the app's backend. */
 async function post(room: string, user: string, text: string): Promise<number> {
-  const res = await http(server.port, 'POST', `/api/rooms/${room}/messages`, { user, text }, { 'X-API-Key': API_KEY });
+  const res = await http(pages.server.port, 'POST', `/api/rooms/${room}/messages`, { user, text }, { 'X-API-Key': API_KEY });
   expect(res.status).toBe(201);
   return res.json.message.id as number;
 }
 
 /** Deletes as the app's backend. */
 async function deleteMessage(room: string, id: number): Promise<void> {
-  const res = await http(server.port, 'DELETE', `/api/rooms/${room}/messages/${id}`, undefined, { 'X-API-Key': API_KEY });
+  const res = await http(pages.server.port, 'DELETE', `/api/rooms/${room}/messages/${id}`, undefined, { 'X-API-Key': API_KEY });
   expect(res.status).toBe(200);
 }
 
@@ -101,7 +66,7 @@ describe('the Online list', () => {
 
     // Bob in a second tab: still one bob, with two connections; a signed-in user has a data-uid.
     const bobAgain = await bob.context().newPage();
-    await bobAgain.goto(`http://127.0.0.1:${server.port}/rooms/people?name=bob`);
+    await bobAgain.goto(`http://127.0.0.1:${pages.server.port}/rooms/people?name=bob`);
     const cy = await open('/rooms/people', { token: signToken({ sub: 'u-cy', name: 'Cy' }) });
     await waitForState(cy, 'open');
     await waitForOnline(ann, ['ann', 'bob', 'Cy']);
