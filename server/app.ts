@@ -93,7 +93,7 @@ export function createApp(services: AppServices): ChatApp {
     apiRoutes({ admission, moderation, presence: engine.presence, maxFrameBytes: config.maxFrameBytes }).routes(),
   );
   const limiter = new KeyedRateLimiter(config.rateLimit);
-  const sender = new MessageSender({ history: engine.history, admission, maxMessageLength: config.maxMessageLength, metrics });
+  const sender = new MessageSender({ history: engine.history, maxMessageLength: config.maxMessageLength, metrics });
   const transports = mountTransports(
     { http, ws },
     { config, hub: services.hub, admission, moderation, history: engine.history, sender, limiter, limits, metrics, logger },

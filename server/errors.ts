@@ -55,6 +55,11 @@ export class WebSocketClosedError extends Error {
   }
 }
 
+/** A moderator's ban holds for this visitor in this room (joins and sends, every transport). */
+export function banned(): ChatError {
+  return new ChatError('banned', 'A moderator banned you from this room for now.');
+}
+
 /** Wraps a Redis failure as the protocol's `unavailable`. */
 export function unavailable(cause: unknown, what = 'The history store is unavailable'): ChatError {
   return new ChatError('unavailable', `${what}; try again shortly.`, { cause });

@@ -1,5 +1,5 @@
 import { MessageSender } from '../../server/chat/send-message';
-import type { AppendResult, HistoryStore } from '../../server/engine/engine';
+import type { AppendOptions, AppendResult, HistoryStore } from '../../server/engine/engine';
 import { ChatError } from '../../server/errors';
 import type { ChatMetrics } from '../../server/metrics';
 import { NO_METRICS } from '../../server/metrics';
@@ -9,10 +9,14 @@ import type { MessageDraft } from '../../server/protocol/types';
 
 const ann: Visitor = { name: 'ann', rights: READ_WRITE };
 
-/** A history that stores in an array; a cid seen before answers with the first message. */
+/**
+ * A history that stores in an array; a cid seen before answers with the first message; the
+ * sender named `banned` is banned, refused when the append asks for it (as the engines do).
+ */
 class ArrayHistory implements Pick<HistoryStore, 'append'> {
   readonly drafts: MessageDraft[] = [];
-  async append(room: string, draft: MessageDraft): Promise<AppendResult> {
+  async append(room: string, draft: MessageDraft, options: AppendOptions = {}): Promise<AppendResult> {
+    if (options.refuseBanned && draft.user === 'banned') throw new ChatError('banned', 'banned');
     const first = draft.cid === undefined ? -1 : this.drafts.findIndex((d) => d.cid === draft.cid);
     if (first < 0) this.drafts.push(draft);
     const id = first < 0 ? this.drafts.length : first + 1;
@@ -34,12 +38,7 @@ beforeEach(() => {
     messageStored: () => void counted.stored++,
     rateLimited: () => void counted.limited++,
   };
-  const admission = {
-    assertNotBanned: async (_room: string, visitor: Visitor) => {
-      if (!visitor.backend && visitor.name === 'banned') throw new ChatError('banned', 'banned');
-    },
-  };
-  sender = new MessageSender({ history: history as unknown as HistoryStore, admission, maxMessageLength: 10, metrics });
+  sender = new MessageSender({ history: history as unknown as HistoryStore, maxMessageLength: 10, metrics });
 });
 
 const codeOf = (promise: Promise<unknown>) =>
@@ -109,7 +108,6 @@ describe('MessageSender#send with a cid another sender used', () => {
     const history = new ArrayHistory();
     const sender = new MessageSender({
       history: history as unknown as HistoryStore,
-      admission: { assertNotBanned: async () => undefined },
       maxMessageLength: 100,
       metrics: NO_METRICS,
     });

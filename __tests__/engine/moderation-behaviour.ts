@@ -186,6 +186,42 @@ export function describeModerationBehaviour(name: string, current: () => Engine)
     });
   });
 
+  describe(`${name}: HistoryStore#append(room, draft, { refuseBanned })`, () => {
+    it('refuses a sender banned by uid or by name with banned, storing nothing and creating no room', async () => {
+      const until = Date.now() + 60_000;
+      await engine.bans.ban('r', { uid: 'u:1' }, until);
+      await engine.bans.ban('r', { user: 'bob' }, until);
+      const refuse = { refuseBanned: true };
+      await expect(engine.history.append('r', { user: 'anyone', uid: 'u:1', text: 'x' }, refuse)).rejects.toMatchObject({ code: 'banned' });
+      await expect(engine.history.append('r', { user: 'bob', text: 'x' }, refuse)).rejects.toMatchObject({ code: 'banned' });
+      await expect(engine.history.append('r', { user: 'bob', uid: 'u:2', text: 'x' }, refuse)).rejects.toMatchObject({ code: 'banned' });
+      expect(await engine.history.since('r')).toMatchObject({ epoch: '', last: 0, messages: [] });
+      expect(await engine.history.rooms()).toEqual([]);
+      // Others in that room, and the same people elsewhere, send as before.
+      await engine.history.append('r', { user: 'carol', uid: 'u:3', text: 'hi' }, refuse);
+      await engine.history.append('elsewhere', { user: 'bob', uid: 'u:1', text: 'hi' }, refuse);
+      expect((await engine.history.since('r')).last).toBe(1);
+    });
+
+    it('refuses a banned sender’s resend of a cid stored before the ban, and lets through what does not ask (the backend)', async () => {
+      const first = await engine.history.append('r', { user: 'bob', uid: 'u:1', text: 'x', cid: 'c1' }, { refuseBanned: true });
+      await engine.bans.ban('r', { uid: 'u:1' }, Date.now() + 60_000);
+      await expect(engine.history.append('r', { user: 'bob', uid: 'u:1', text: 'x', cid: 'c1' }, { refuseBanned: true })).rejects.toMatchObject({
+        code: 'banned',
+      });
+      const again = await engine.history.append('r', { user: 'bob', uid: 'u:1', text: 'x', cid: 'c1' });
+      expect(again).toMatchObject({ duplicate: true, message: first.message });
+      expect((await engine.history.append('r', { user: 'bob', uid: 'u:1', text: 'from the backend' })).message.id).toBe(2);
+    });
+
+    it('lets a sender through again once the ban ends', async () => {
+      await engine.bans.ban('r', { user: 'bob' }, Date.now() + 300);
+      await expect(engine.history.append('r', { user: 'bob', text: 'x' }, { refuseBanned: true })).rejects.toMatchObject({ code: 'banned' });
+      await sleep(400);
+      expect((await engine.history.append('r', { user: 'bob', text: 'x' }, { refuseBanned: true })).message.id).toBe(1);
+    });
+  });
+
   describe(`${name}: RoomBus#kick(room, who)`, () => {
     it('hands every listener the kick in a subscribed room, in order with messages, and nothing elsewhere', async () => {
       const [one, two] = [new BusRecorder(), new BusRecorder()];

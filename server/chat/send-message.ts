@@ -2,7 +2,6 @@ import { assertNotExpired, type Visitor } from '../auth/access';
 import type { AppendResult, HistoryStore } from '../engine/engine';
 import { ChatError } from '../errors';
 import type { ChatMetrics } from '../metrics';
-import type { Admission } from './admission';
 import { validateCid, validateText, type SendFields } from '../protocol/validate';
 
 /** A sender's allowance: a connection's token bucket, or its address's. */
@@ -12,16 +11,16 @@ export interface SendAllowance {
 }
 
 export interface MessageSenderOptions {
+  /** Stores the message, refusing a banned sender in the same step. */
   readonly history: HistoryStore;
-  /** For the ban check at every send. */
-  readonly admission: Pick<Admission, 'assertNotBanned'>;
   readonly maxMessageLength: number;
   readonly metrics: ChatMetrics;
 }
 
 /**
  * The one send pipeline that every transport calls: the visitor's right to write and its token's
- * expiry, the fields, the allowance (the backend has none), the ban list, the append, the count. Every refusal is a `ChatError` the
+ * expiry, the fields, the allowance (the backend has none), the append (which refuses a banned
+ * sender in the same atomic step; the backend is never banned), the count. Every refusal is a `ChatError` the
  * transport writes in its own shape. The name and uid are the visitor's, never the fields'.
  *
  * @example
@@ -41,8 +40,8 @@ export class MessageSender {
       this.options.metrics.rateLimited();
       throw new ChatError('rate_limited', 'You are sending too fast; wait a moment and resend.');
     }
-    await this.options.admission.assertNotBanned(room, visitor);
-    const result = await this.options.history.append(room, { user: visitor.name, uid: visitor.uid, text, cid });
+    const draft = { user: visitor.name, uid: visitor.uid, text, cid };
+    const result = await this.options.history.append(room, draft, { refuseBanned: !visitor.backend });
     if (!result.duplicate) this.options.metrics.messageStored();
     else assertSameSender(result.message.json, visitor);
     return result;

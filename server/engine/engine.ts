@@ -37,6 +37,16 @@ export interface PresenceMember {
   readonly connections: number;
 }
 
+/** How an append treats its sender. */
+export interface AppendOptions {
+  /**
+   * Refuse the send with `banned` (storing nothing) while the draft's sender, by uid or by name,
+   * is banned from the room: checked in the same atomic step as the store. The backend's posts
+   * leave it off.
+   */
+  readonly refuseBanned?: boolean;
+}
+
 /** A room that has history, and when a message was last stored in it (ms). */
 export interface RoomSummary {
   readonly room: string;
@@ -48,9 +58,10 @@ export interface HistoryStore {
   /**
    * Stores a message and publishes it to every process, in one atomic step: the cid check, the
    * id, the retained window and the publication agree. A cid seen in this room in the last
-   * 10 minutes returns the first message instead (`duplicate: true`).
+   * 10 minutes returns the first message instead (`duplicate: true`). With `refuseBanned`, a
+   * banned sender gets `ChatError('banned')` first, whatever the cid.
    */
-  append(room: string, draft: MessageDraft): Promise<AppendResult>;
+  append(room: string, draft: MessageDraft, options?: AppendOptions): Promise<AppendResult>;
   /**
    * The messages after `cursor.since`, oldest first. Without `since`: the retained history and
    * never a gap. A cursor older than the retained window, or from another epoch, gets `gap`.

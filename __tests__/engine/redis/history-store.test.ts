@@ -16,7 +16,10 @@ beforeAll(async () => {
   client = await connectCommandClient(redis.url);
   store = new RedisHistoryStore(client, 100);
 });
-afterEach(() => redis.flush());
+afterEach(async () => {
+  await store.flush(); // the room index's pending scores, so none lands after the flush
+  await redis.flush();
+});
 afterAll(async () => {
   client.disconnect();
   await redis.stop();

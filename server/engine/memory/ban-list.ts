@@ -29,6 +29,11 @@ export class MemoryBanList implements BanList {
 
   async isBanned(room: string, visitor: { readonly uid?: string; readonly name: string }): Promise<boolean> {
     this.assertOpen('The ban list is unavailable');
+    return this.holds(room, visitor);
+  }
+
+  /** `isBanned` without a promise, for a step that must not yield (the history store's append). */
+  holds(room: string, visitor: { readonly uid?: string; readonly name: string }): boolean {
     const targets = this.rooms.get(room);
     if (!targets) return false;
     const now = this.now();

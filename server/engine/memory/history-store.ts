@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { ChatError, unavailable } from '../../errors';
+import { ChatError, banned, unavailable } from '../../errors';
 import type { Cursor, HistorySlice, MessageDraft, StoredMessage } from '../../protocol/types';
 import { idOf, storedMessageParts } from '../../protocol/wire';
 import { sliceFor, wantedCount } from '../cursor';
-import type { AppendResult, DeleteResult, Deleter, HistoryStore, RoomSummary } from '../engine';
+import type { AppendOptions, AppendResult, DeleteResult, Deleter, HistoryStore, RoomSummary } from '../engine';
 import { ROOMS_LIMIT, cidTtlSec } from '../redis/keys';
+import type { MemoryBanList } from './ban-list';
 import { RecencyMap } from './recency-map';
 import type { MemoryRoomBus } from './room-bus';
 
@@ -33,6 +34,8 @@ export interface MemoryHistoryStoreOptions {
   /** Seconds after its last stored message that a room is forgotten; 0 keeps rooms forever. */
   readonly historyTtlSec: number;
   readonly bus: MemoryRoomBus;
+  /** For `refuseBanned`: the engine's ban list, read in the same step as the store. */
+  readonly bans: Pick<MemoryBanList, 'holds'>;
   readonly now: () => number;
   /** Rooms read back from a snapshot, least recently active first. */
   readonly rooms?: Iterable<readonly [string, MemoryRoom]>;
@@ -68,8 +71,9 @@ export class MemoryHistoryStore implements HistoryStore {
     }
   }
 
-  async append(room: string, draft: MessageDraft): Promise<AppendResult> {
+  async append(room: string, draft: MessageDraft, options: AppendOptions = {}): Promise<AppendResult> {
     this.assertOpen('The history store is unavailable, so the message was not stored');
+    if (options.refuseBanned && this.options.bans.holds(room, { name: draft.user, uid: draft.uid })) throw banned();
     const now = Math.floor(this.options.now());
     const state = this.live(room, now) ?? this.create(room, now);
     const { fields, cidField } = storedMessageParts(room, draft);

@@ -64,9 +64,9 @@ export function createMemoryEngine(options: MemoryEngineOptions): MemoryEngine {
 
   const snapshot = snapshotPath === undefined ? undefined : loadSnapshot(snapshotPath, historyLimit);
   const bus = new MemoryRoomBus(options.onError);
-  const history = new MemoryHistoryStore({ historyLimit, historyTtlSec, bus, now, rooms: snapshot?.rooms });
-  const presence = new MemoryPresenceStore(bus, options.processId ?? 'memory', now);
   const bans = new MemoryBanList(now, snapshot?.bans);
+  const history = new MemoryHistoryStore({ historyLimit, historyTtlSec, bus, bans, now, rooms: snapshot?.rooms });
+  const presence = new MemoryPresenceStore(bus, options.processId ?? 'memory', now);
   const sweep = () => {
     history.sweep();
     presence.sweep();

@@ -17,6 +17,8 @@ declare module 'ioredis' {
       seqKey: string,
       epochKey: string,
       cidKey: string,
+      nameBanKey: string,
+      uidBanKey: string,
       fields: string,
       cidFragment: string,
       historyLimit: number,
@@ -24,6 +26,7 @@ declare module 'ioredis' {
       newEpoch: string,
       cidTtlSec: number,
       historyTtlMs: number,
+      refuseBanned: '1' | '0',
     ): Result<[number, string, string], Context>;
     readSince(
       historyKey: string,
@@ -60,6 +63,8 @@ declare module 'ioredis' {
       seqKey: string,
       epochKey: string,
       cidKey: string,
+      nameBanKey: string,
+      uidBanKey: string,
       channelKey: string,
       fields: string,
       cidFragment: string,
@@ -68,6 +73,7 @@ declare module 'ioredis' {
       newEpoch: string,
       cidTtlSec: number,
       historyTtlMs: number,
+      refuseBanned: '1' | '0',
     ): Result<[number, string, string], Context>;
     updatePresenceSharded(
       presenceKey: string,
@@ -133,7 +139,7 @@ export async function connectCommandClient(url: string, options: RedisClientOpti
     commandTimeout: options.commandTimeoutMs ?? 3000,
   });
   client.on('error', options.onError ?? ignore);
-  client.defineCommand('appendMessage', { numberOfKeys: 4, lua: APPEND_MESSAGE });
+  client.defineCommand('appendMessage', { numberOfKeys: 6, lua: APPEND_MESSAGE });
   client.defineCommand('readSince', { numberOfKeys: 3, lua: READ_SINCE });
   client.defineCommand('updatePresence', { numberOfKeys: 1, lua: UPDATE_PRESENCE });
   client.defineCommand('deleteMessage', { numberOfKeys: 3, lua: DELETE_MESSAGE });
@@ -182,7 +188,7 @@ export async function connectClusterCommandClient(seeds: readonly ClusterSeed[],
     },
   });
   cluster.on('error', options.onError ?? ignore);
-  cluster.defineCommand('appendMessageSharded', { numberOfKeys: 5, lua: APPEND_MESSAGE_SHARDED });
+  cluster.defineCommand('appendMessageSharded', { numberOfKeys: 7, lua: APPEND_MESSAGE_SHARDED });
   cluster.defineCommand('readSince', { numberOfKeys: 3, lua: READ_SINCE });
   cluster.defineCommand('updatePresenceSharded', { numberOfKeys: 2, lua: UPDATE_PRESENCE_SHARDED });
   cluster.defineCommand('deleteMessageSharded', { numberOfKeys: 4, lua: DELETE_MESSAGE_SHARDED });

@@ -104,10 +104,11 @@ function assemble<Client extends RedisClient>(
   historyTtlSec: number,
 ): RedisEngine<Client> {
   const onError = (err: unknown) => options.onError?.(err);
+  const history = new RedisHistoryStore(command, options.historyLimit, onError, historyTtlSec);
   return {
     name: 'redis',
     redis: command,
-    history: new RedisHistoryStore(command, options.historyLimit, onError, historyTtlSec),
+    history,
     presence: new RedisPresenceStore(command, options.processId),
     bus,
     bans: new RedisBanList(command, onError),
@@ -120,7 +121,12 @@ function assemble<Client extends RedisClient>(
         return false;
       }
     },
-    close: () => Promise.all([quit(command), quit(subscriber)]).then(() => undefined),
+    // The room index's pending scores go out before the connection quits.
+    close: () =>
+      history
+        .flush()
+        .then(() => Promise.all([quit(command), quit(subscriber)]))
+        .then(() => undefined),
   };
 }
 

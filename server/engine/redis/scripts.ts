@@ -45,17 +45,25 @@ end
  * give the room's keys HISTORY_TTL. The first stored message creates the room's epoch (reads
  * never do: PROTOCOL.md v2 "The cursor, amended").
  *
+ * The sender's bans are checked here, not in a command of their own before it: a send costs one
+ * round trip to Redis, and a ban that lands between a check and the store cannot slip through.
+ *
  * KEYS[1] history list   KEYS[2] seq counter   KEYS[3] epoch   KEYS[4] cid key (unused without a cid)
+ * KEYS[5] the sender's ban by name   KEYS[6] by uid (KEYS[5] again without a uid)
  * ARGV[1] the message's middle fields as JSON (`"room":…,"user":…,"text":…`)
  * ARGV[2] `,"cid":…` or ''    ARGV[3] history limit    ARGV[4] pub/sub channel
  * ARGV[5] an epoch to create if none exists    ARGV[6] cid TTL in seconds (min(600, HISTORY_TTL))
- * ARGV[7] HISTORY_TTL in ms, 0 for none
- * Sharded variant: KEYS[5] the channel (ARGV[4] again), which it SPUBLISHes to.
+ * ARGV[7] HISTORY_TTL in ms, 0 for none    ARGV[8] '1' to refuse a banned sender, '0' (the backend) not
+ * Sharded variant: KEYS[7] the channel (ARGV[4] again), which it SPUBLISHes to.
  *
- * Returns { 1 if stored now or 0 for a repeated cid, the message JSON, the epoch }.
+ * Returns { 1 if stored now or 0 for a repeated cid, the message JSON, the epoch }, or
+ * { 2, '', '' } when the sender is banned (nothing stored, no key created).
  * The JSON always starts `{"id":N,` so readers can take the id without parsing.
  */
 const appendMessage = (sharded: boolean): string => `
+if ARGV[8] == '1' and redis.call('EXISTS', KEYS[5], KEYS[6]) > 0 then
+  return {2, '', ''}
+end
 local epoch = redis.call('GET', KEYS[3])
 if not epoch then
   -- A room without its epoch is a new room. Whatever an old one left (keys an operator deleted
@@ -79,7 +87,7 @@ if ARGV[2] ~= '' then
   redis.call('SET', KEYS[4], json, 'EX', tonumber(ARGV[6]))
 end
 ${keepRoomFor(7)}
-${publish(sharded, 4, 5, 'json')}
+${publish(sharded, 4, 7, 'json')}
 return {1, json, epoch}
 `;
 export const APPEND_MESSAGE = appendMessage(false);
