@@ -7,11 +7,15 @@ describe('parseClientFrame(raw)', () => {
       command: { type: 'message', text: 'hi', cid: 'c1' },
     });
   });
-  it.each(['hello', '42', '"quoted"', '[1,2]', 'null', '{not json'])('takes %j as the text of a message', (raw) => {
+  it.each(['hello', '42', '"quoted"', '[1,2]', 'null', '{not json', ' \t\r\n{not json', '\u00a0{"type":"message","text":"x"}', 't:1234.5'])('takes %j as the text of a message', (raw) => {
     expect(parseClientFrame(raw)).toEqual({ ok: true, command: { type: 'message', text: raw } });
+  });
+  it('reads a command after JSON’s leading whitespace, as JSON.parse does', () => {
+    expect(parseClientFrame(' \t\r\n{"type":"message","text":"hi"}')).toEqual({ ok: true, command: { type: 'message', text: 'hi' } });
   });
   it.each([
     '{"type":"nope"}',
+    '\n {"type":"nope"}',
     '{"type":"message"}',
     '{"type":"message","text":5}',
     '{"type":"message","text":"x","extra":1}',

@@ -33,11 +33,17 @@ const USAGE =
   'A command is {"type":"message","text":"…","cid":"…"} (cid optional), {"type":"delete","id":N} or ' +
   '{"type":"kick","uid":"…" or "user":"…","seconds":S} (seconds optional, 1 to 31536000); no other field is allowed.';
 
+/** JSON's whitespace (RFC 8259: space, tab, LF, CR), then the `{` of an object. */
+const OPENS_OBJECT = /^[ \t\n\r]*\{/;
+
 /**
  * Reads one client text frame. A JSON object is a command and must be well formed; anything
  * else (not JSON, or JSON that is not an object) is the text of a message, so `wscat` works.
  */
 export function parseClientFrame(raw: string): ParsedFrame {
+  // Only a frame that opens with `{` (after JSON's whitespace) can be an object: any other is
+  // text without asking JSON.parse, whose SyntaxError costs ~6 µs per plain-text frame.
+  if (!OPENS_OBJECT.test(raw)) return { ok: true, command: { type: 'message', text: raw } };
   let value: unknown;
   try {
     value = JSON.parse(raw);
