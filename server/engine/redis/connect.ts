@@ -9,6 +9,7 @@ import {
   UPDATE_PRESENCE,
   UPDATE_PRESENCE_SHARDED,
 } from './scripts';
+import { batchWritesPerTurn } from './turn-writes';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -144,6 +145,7 @@ export async function connectCommandClient(url: string, options: RedisClientOpti
   client.defineCommand('updatePresence', { numberOfKeys: 1, lua: UPDATE_PRESENCE });
   client.defineCommand('deleteMessage', { numberOfKeys: 3, lua: DELETE_MESSAGE });
   client.defineCommand('refreshMembers', { numberOfKeys: 1, lua: REFRESH_MEMBERS });
+  batchWritesPerTurn(client);
   await client.connect();
   return client;
 }
@@ -188,6 +190,7 @@ export async function connectClusterCommandClient(seeds: readonly ClusterSeed[],
     },
   });
   cluster.on('error', options.onError ?? ignore);
+  cluster.on('+node', (node: Redis) => batchWritesPerTurn(node));
   cluster.defineCommand('appendMessageSharded', { numberOfKeys: 7, lua: APPEND_MESSAGE_SHARDED });
   cluster.defineCommand('readSince', { numberOfKeys: 3, lua: READ_SINCE });
   cluster.defineCommand('updatePresenceSharded', { numberOfKeys: 2, lua: UPDATE_PRESENCE_SHARDED });
