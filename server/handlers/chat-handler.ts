@@ -3,7 +3,7 @@ import { whenExpired } from '../auth/expiry';
 import type { Admission } from '../chat/admission';
 import { assertModerator, type Moderation } from '../chat/moderation';
 import type { MessageSender } from '../chat/send-message';
-import { TokenBucket, type KeyedRateLimiter } from '../chat/rate-limit';
+import { KeyedAllowance, TokenBucket, type KeyedRateLimiter } from '../chat/rate-limit';
 import { ChatError } from '../errors';
 import { cursorQuery, roomParam, single } from '../http/request-input';
 import type { HistorySlice } from '../protocol/types';
@@ -59,9 +59,7 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
     private readonly services: ChatServices,
   ) {
     super(socket, request, settings);
-    const bucket = new TokenBucket(services.rateLimit);
-    const address = services.limiter.allowance(request.ip);
-    this.allowance = { take: () => bucket.take() && address.take() };
+    this.allowance = new KeyedAllowance(services.limiter, request.ip, new TokenBucket(services.rateLimit));
   }
 
   /** The name this connection counts as online under. */

@@ -142,9 +142,11 @@ export abstract class WebSocketHandler {
 
   /**
    * Starts the handler: listeners are attached synchronously (a frame sent right after the
-   * handshake is not lost), then the origin is checked and `open()` runs. Called by the mount.
+   * handshake is not lost), then the origin is checked and `open()` runs. Called by the mount,
+   * which learns of the close through `closed` (synchronously, before `onClose` runs): one
+   * listener per socket rather than one per party that cares.
    */
-  run(): void {
+  run(closed?: () => void): void {
     const socket = this.socket;
     socket.on('message', (data, isBinary) => {
       if (isBinary) {
@@ -168,8 +170,10 @@ export abstract class WebSocketHandler {
       void this.runHook(() => this.onPong());
     });
     socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
-    socket.once('close', (code, reason) => {
+    // ws emits 'close' once: `on` spares the wrapper objects of `once`, per connection.
+    socket.on('close', (code, reason) => {
       this.closing = true;
+      closed?.();
       this.chain = this.chain.then(() => this.runHook(() => this.onClose(code, reason.toString())));
     });
     const origin = this.request.headers.origin;

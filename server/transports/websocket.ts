@@ -26,8 +26,8 @@ export class SocketRegistry {
     this.heartbeat.unref();
   }
 
-  /** Serves `path` on `router` with a new handler per connection. */
-  mount(router: Router, path: string, factory: HandlerFactory): void {
+  /** Serves `path` on `router` with a new handler per connection; `closed` runs as each one closes. */
+  mount(router: Router, path: string, factory: HandlerFactory, closed?: () => void): void {
     router.get(path, (ctx: Context) => {
       const socket = (ctx as Context & { websocket: WebSocket }).websocket;
       const handler = factory(socket, {
@@ -37,8 +37,10 @@ export class SocketRegistry {
         ip: ctx.ip,
       });
       this.handlers.add(handler);
-      socket.once('close', () => this.handlers.delete(handler));
-      handler.run();
+      handler.run(() => {
+        this.handlers.delete(handler);
+        closed?.();
+      });
     });
   }
 
@@ -93,11 +95,15 @@ export function mountWebSocket({ ws }: TransportRoutes, context: TransportContex
     rateLimit: config.rateLimit,
     limiter: context.limiter,
   };
-  sockets.mount(ws, '/ws/:room', (socket, request) => {
-    metrics.connectionOpened('websocket');
-    socket.once('close', () => metrics.connectionClosed('websocket'));
-    return new ChatSocketHandler(socket, request, settings, services);
-  });
+  sockets.mount(
+    ws,
+    '/ws/:room',
+    (socket, request) => {
+      metrics.connectionOpened('websocket');
+      return new ChatSocketHandler(socket, request, settings, services);
+    },
+    () => metrics.connectionClosed('websocket'),
+  );
   return {
     get size() {
       return sockets.size;
