@@ -85,6 +85,37 @@ describe('RedisHistoryStore#append(room, draft)', () => {
   });
 });
 
+describe('RedisHistoryStore#delete(room, id, by)', () => {
+  it('deletes the message it read: a room cleared and refilled between its read and its delete is read again', async () => {
+    await store.append('r', { user: 'old', text: 'old text', cid: 'c-old' });
+    let raced = false;
+    // The client as the store sees it, but the first read of the entry is overtaken by a clear and a new message 1.
+    const racing = new Proxy(client, {
+      get(target, prop) {
+        if (prop === 'readEntry') {
+          return async (...args: Parameters<Redis['readEntry']>) => {
+            const entry = await target.readEntry(...args);
+            if (!raced) {
+              raced = true;
+              await target.del(historyKey('r'), seqKey('r'), epochKey('r'));
+              await store.append('r', { user: 'new', text: 'new text', cid: 'c-new' });
+            }
+            return entry;
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const { event } = await new RedisHistoryStore(racing, 100).delete('r', 1, { user: 'mod' });
+    expect(JSON.parse(event.json)).toMatchObject({ id: 2, target: 1 });
+    const [tombstone] = (await store.since('r')).messages;
+    expect(tombstone!.json).toMatch(/^\{"id":1,"room":"r","user":"new","deleted":true,"ts":\d+\}$/);
+    // The cid that was pointed at the tombstone is the new message's, declared to the script.
+    expect(await client.get(cidKey('r', 'c-new'))).toBe(tombstone!.json);
+  });
+});
+
 describe('RedisHistoryStore#since(room, cursor)', () => {
   it('creates no key on reads of never-used rooms, whatever the cursor (v2: reads never write)', async () => {
     await store.since('empty');

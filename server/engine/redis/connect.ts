@@ -4,6 +4,7 @@ import {
   APPEND_MESSAGE_SHARDED,
   DELETE_MESSAGE,
   DELETE_MESSAGE_SHARDED,
+  READ_ENTRY,
   READ_SINCE,
   REFRESH_MEMBERS,
   UPDATE_PRESENCE,
@@ -49,15 +50,17 @@ declare module 'ioredis' {
       historyKey: string,
       seqKey: string,
       epochKey: string,
+      cidKey: string,
       target: number,
       roomJson: string,
       byFields: string,
       historyLimit: number,
       channel: string,
-      keyPrefix: string,
+      entryAsRead: string,
       historyTtlMs: number,
     ): Result<[number, string], Context>;
     refreshMembers(membersKey: string, nowMs: number, expiresMs: number, ...fieldsAndEntries: string[]): Result<number, Context>;
+    readEntry(historyKey: string, seqKey: string, target: number): Result<string, Context>;
     // The sharded variants (scripts.ts), defined on a Cluster only: the channel is also a KEY.
     appendMessageSharded(
       historyKey: string,
@@ -90,13 +93,14 @@ declare module 'ioredis' {
       historyKey: string,
       seqKey: string,
       epochKey: string,
+      cidKey: string,
       channelKey: string,
       target: number,
       roomJson: string,
       byFields: string,
       historyLimit: number,
       channel: string,
-      keyPrefix: string,
+      entryAsRead: string,
       historyTtlMs: number,
     ): Result<[number, string], Context>;
   }
@@ -143,7 +147,8 @@ export async function connectCommandClient(url: string, options: RedisClientOpti
   client.defineCommand('appendMessage', { numberOfKeys: 6, lua: APPEND_MESSAGE });
   client.defineCommand('readSince', { numberOfKeys: 3, lua: READ_SINCE });
   client.defineCommand('updatePresence', { numberOfKeys: 1, lua: UPDATE_PRESENCE });
-  client.defineCommand('deleteMessage', { numberOfKeys: 3, lua: DELETE_MESSAGE });
+  client.defineCommand('deleteMessage', { numberOfKeys: 4, lua: DELETE_MESSAGE });
+  client.defineCommand('readEntry', { numberOfKeys: 2, lua: READ_ENTRY });
   client.defineCommand('refreshMembers', { numberOfKeys: 1, lua: REFRESH_MEMBERS });
   batchWritesPerTurn(client);
   await client.connect();
@@ -194,7 +199,8 @@ export async function connectClusterCommandClient(seeds: readonly ClusterSeed[],
   cluster.defineCommand('appendMessageSharded', { numberOfKeys: 7, lua: APPEND_MESSAGE_SHARDED });
   cluster.defineCommand('readSince', { numberOfKeys: 3, lua: READ_SINCE });
   cluster.defineCommand('updatePresenceSharded', { numberOfKeys: 2, lua: UPDATE_PRESENCE_SHARDED });
-  cluster.defineCommand('deleteMessageSharded', { numberOfKeys: 4, lua: DELETE_MESSAGE_SHARDED });
+  cluster.defineCommand('deleteMessageSharded', { numberOfKeys: 5, lua: DELETE_MESSAGE_SHARDED });
+  cluster.defineCommand('readEntry', { numberOfKeys: 2, lua: READ_ENTRY });
   cluster.defineCommand('refreshMembers', { numberOfKeys: 1, lua: REFRESH_MEMBERS });
   // Without the offline queue, a command for a master whose connection is still being made
   // fails at once: make them all now rather than under the first messages.

@@ -6,7 +6,7 @@ import { idOf, storedMessageParts } from '../../protocol/wire';
 import type { AppendOptions, AppendResult, DeleteResult, Deleter, HistoryStore, RoomSummary } from '../engine';
 import { sliceFor } from '../cursor';
 import type { RedisClient } from './connect';
-import { ROOMS_LIMIT, banKey, cidKey, cidTtlSec, epochKey, historyKey, messageChannel, roomKeyPrefix, roomsKey, seqKey } from './keys';
+import { ROOMS_LIMIT, banKey, cidKey, cidTtlSec, epochKey, historyKey, messageChannel, roomsKey, seqKey } from './keys';
 import { RoomIndex } from './room-index';
 
 /**
@@ -95,20 +95,29 @@ export class RedisHistoryStore implements HistoryStore {
     return sliceFor(room, cursor, { epoch, last, length, messages });
   }
 
+  /**
+   * Reads message `id` first, then deletes it in one script that is given every key it writes,
+   * the message's cid key included (Redis Cluster allows no other); if the entry changed in
+   * between (a cleared room refilled), it reads again.
+   */
   async delete(room: string, id: number, by: Deleter): Promise<DeleteResult> {
     const byFields = JSON.stringify(by.uid === undefined ? { user: by.user } : { user: by.user, uid: by.uid }).slice(1, -1);
-    const keys = [historyKey(room), seqKey(room), epochKey(room)] as const;
-    const argv = [id, JSON.stringify(room), byFields, this.historyLimit, messageChannel(room), roomKeyPrefix(room), this.ttlMs] as const;
-    let reply: [number, string];
+    let reply: [number, string] = [4, ''];
     try {
-      reply = await (this.redis instanceof Cluster
-        ? this.redis.deleteMessageSharded(...keys, messageChannel(room), ...argv)
-        : this.redis.deleteMessage(...keys, ...argv));
+      for (let attempt = 0; attempt < 3 && reply[0] === 4; attempt++) {
+        const entry = await this.redis.readEntry(historyKey(room), seqKey(room), id);
+        const keys = [historyKey(room), seqKey(room), epochKey(room), cidKeyOf(room, entry) ?? epochKey(room)] as const;
+        const argv = [id, JSON.stringify(room), byFields, this.historyLimit, messageChannel(room), entry, this.ttlMs] as const;
+        reply = await (this.redis instanceof Cluster
+          ? this.redis.deleteMessageSharded(...keys, messageChannel(room), ...argv)
+          : this.redis.deleteMessage(...keys, ...argv));
+      }
     } catch (err) {
       this.onFailure(err);
       throw unavailable(err, 'The history store is unavailable, so the message may not have been deleted');
     }
     const [status, json] = reply;
+    if (status === 4) throw unavailable(undefined, `Message ${id} kept changing while it was being deleted`);
     if (status === 3) throw new ChatError('not_found', `Message ${id} is a delete event, not a message.`);
     if (status === 0 || json === '') throw new ChatError('not_found', `Message ${id} is not in the retained history of ${room}.`);
     if (status === 1) this.index.touch(room);
@@ -138,6 +147,14 @@ export class RedisHistoryStore implements HistoryStore {
   flush(): Promise<void> {
     return this.index.close();
   }
+}
+
+/** The key that remembers the cid of a stored entry, if it has one (keys.ts spells it). */
+function cidKeyOf(room: string, entry: string): string | undefined {
+  if (!entry.includes(',"cid":')) return undefined;
+  const { cid, uid } = JSON.parse(entry) as { cid?: unknown; uid?: unknown };
+  if (typeof cid !== 'string') return undefined;
+  return cidKey(room, cid, typeof uid === 'string' ? uid : undefined);
 }
 
 // Every send offers the script an epoch in case the room is new: 8 random bytes, cut from a

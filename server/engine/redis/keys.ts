@@ -6,9 +6,6 @@
 /** `chat:{ROOM}:history`: the newest messages, newest first. */
 export const historyKey = (room: string): string => `chat:{${room}}:history`;
 
-/** `chat:{ROOM}:`: the start of every key of a room (for the scripts that find a key they cannot name in advance). */
-export const roomKeyPrefix = (room: string): string => `chat:{${room}}:`;
-
 /** `chat:{ROOM}:seq`: the room's id counter. */
 export const seqKey = (room: string): string => `chat:{${room}}:seq`;
 

@@ -171,18 +171,24 @@ export const UPDATE_PRESENCE_SHARDED = updatePresence(true);
  * string value their quotes are escaped): plain searches are exact, and no JSON is re-encoded.
  *
  * KEYS[1] history list   KEYS[2] seq counter   KEYS[3] epoch
+ * KEYS[4] the cid key of message N as the caller read it (READ_ENTRY), or KEYS[3] again without one
  * ARGV[1] N   ARGV[2] the room as a JSON string   ARGV[3] `"user":…[,"uid":…]` of the deleter
- * ARGV[4] history limit   ARGV[5] pub/sub channel   ARGV[6] the room's key prefix `chat:{ROOM}:`
+ * ARGV[4] history limit   ARGV[5] pub/sub channel   ARGV[6] entry N as the caller read it
  * ARGV[7] HISTORY_TTL in ms, 0 for none
- * Sharded variant: KEYS[4] the channel (ARGV[5] again), which it SPUBLISHes to.
+ * Sharded variant: KEYS[5] the channel (ARGV[5] again), which it SPUBLISHes to.
  *
  * A cid remembered for N is pointed at the tombstone: the cid travels in the broadcast, so
- * anyone could otherwise resend it and read the deleted text back. It keeps its own TTL, which
- * is never longer than the room's. A delete stores an event, so it gives the room HISTORY_TTL
- * again, like an append; in a room that does not exist it finds nothing and writes nothing.
+ * anyone could otherwise resend it and read the deleted text back. Its key is one the caller
+ * computed from the entry it read and declares, never one the script builds (on Redis Cluster
+ * a script may only touch the keys it was given; during a slot migration any other may be gone);
+ * an entry that is no longer what the caller read answers 4 and the caller reads again. The cid
+ * key keeps its own TTL, which is never longer than the room's. A delete stores an event, so it
+ * gives the room HISTORY_TTL again, like an append; in a room that does not exist it finds
+ * nothing and writes nothing.
  *
  * Returns { status, json }: 1 stored (json: the new event), 2 deleted before (json: the first
- * delete event, or '' if it is no longer retained), 0 not retained, 3 N is a delete event.
+ * delete event, or '' if it is no longer retained), 0 not retained, 3 N is a delete event,
+ * 4 entry N is not what the caller read (read it again).
  */
 const deleteMessage = (sharded: boolean): string => `
 if redis.call('EXISTS', KEYS[3]) == 0 then
@@ -214,6 +220,9 @@ if string.find(entry, '"deleted":true', 1, true) then
   return {2, ''}
 end
 -- The user's JSON string, as stored: from its opening quote to the first unescaped quote.
+if entry ~= ARGV[6] then
+  return {4, ''}
+end
 local from = select(2, string.find(entry, ',"user":', 1, true)) + 1
 local i = from + 1
 local user
@@ -234,17 +243,8 @@ end
 local ts = string.match(entry, ',"ts":(%d+)')
 local tombstone = head .. '"room":' .. ARGV[2] .. ',"user":' .. user .. ',"deleted":true,"ts":' .. ts .. '}'
 redis.call('LSET', KEYS[1], idx, tombstone)
-if string.find(entry, ',"cid":', 1, true) then
-  local original = cjson.decode(entry)
-  local cidKey = ARGV[6] .. 'cid:' .. original.cid
-  if original.uid then
-    -- As encodeURIComponent spells it (keys.ts): every byte but the unreserved ones as %XX.
-    local uid = string.gsub(original.uid, "[^%w%-_%.!~%*'%(%)]", function(c) return string.format('%%%02X', string.byte(c)) end)
-    cidKey = ARGV[6] .. 'uid:' .. uid .. ':cid:' .. original.cid
-  end
-  if redis.call('EXISTS', cidKey) == 1 then
-    redis.call('SET', cidKey, tombstone, 'KEEPTTL')
-  end
+if KEYS[4] ~= KEYS[3] and redis.call('GET', KEYS[4]) == entry then
+  redis.call('SET', KEYS[4], tombstone, 'KEEPTTL')
 end
 ${NOW_MS}
 local id = redis.call('INCR', KEYS[2])
@@ -253,11 +253,28 @@ local json = '{"id":' .. string.format('%d', id) .. ',"room":' .. ARGV[2] .. ','
 redis.call('LPUSH', KEYS[1], json)
 redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[4]) - 1)
 ${keepRoomFor(7)}
-${publish(sharded, 5, 4, 'json')}
+${publish(sharded, 5, 5, 'json')}
 return {1, json}
 `;
 export const DELETE_MESSAGE = deleteMessage(false);
 export const DELETE_MESSAGE_SHARDED = deleteMessage(true);
+
+/**
+ * readEntry: message N's entry as stored (read-only), for the delete that follows it.
+ *
+ * KEYS[1] history list   KEYS[2] seq counter
+ * ARGV[1] N
+ *
+ * Returns the entry, or '' when N is not in the retained history.
+ */
+export const READ_ENTRY = `
+local target = tonumber(ARGV[1])
+local idx = tonumber(redis.call('GET', KEYS[2]) or '0') - target
+if target < 1 or idx < 0 then
+  return ''
+end
+return redis.call('LINDEX', KEYS[1], idx) or ''
+`;
 
 /**
  * refreshMembers: re-assert this process's entries in a room's member hash with a new expiry,
