@@ -64,7 +64,9 @@ export class Cursor {
   /** Takes a history answer: keeps what is newer than the cursor, or everything after a reset. */
   takeHistory(answer: HistoryAnswer): CursorUpdate {
     // An epoch learned for the first time is not a change: the room had none, or we knew none.
-    const reset = this.currentEpoch !== '' && answer.epoch !== this.currentEpoch;
+    // A gap of unknown size says the history the cursor points into is gone, whatever epoch the
+    // cursor knew: the server answers so only when the cursor's epoch is not the room's.
+    const reset = (this.currentEpoch !== '' && answer.epoch !== this.currentEpoch) || (answer.gap && answer.missed === null);
     if (reset) this.last = undefined;
     this.currentEpoch = answer.epoch;
     const messages: StoredEvent[] = [];

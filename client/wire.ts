@@ -123,7 +123,7 @@ export interface ServerError {
 /** The frames a WebSocket receives. */
 export type ServerFrame =
   | ({ readonly type: 'history' } & HistoryAnswer)
-  | { readonly type: 'message'; readonly message: StoredEvent }
+  | { readonly type: 'message'; readonly message: StoredEvent; readonly epoch: string | undefined }
   | { readonly type: 'presence'; readonly presence: PresenceEvent }
   | { readonly type: 'ack'; readonly cid: string; readonly id: number }
   | ({ readonly type: 'error' } & ServerError);
@@ -231,8 +231,9 @@ export function readServerFrame(text: unknown): ServerFrame | undefined {
       return answer && { type: 'history', ...answer };
     }
     case 'message': {
+      // The frame's epoch is the room's (v2): a client that joined an empty room learns it here.
       const message = readStoredEvent(value);
-      return message && { type: 'message', message };
+      return message && { type: 'message', message, epoch: optionalString(value.epoch) };
     }
     case 'presence': {
       const presence = readPresence(value);

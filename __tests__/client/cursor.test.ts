@@ -40,6 +40,21 @@ describe('Cursor#takeHistory(answer)', () => {
     expect(cursor.position).toEqual({ epoch: 'E1', since: 1 });
   });
 
+  it('starts over on a gap of unknown size even when it knew no epoch (it joined the room while it was empty)', () => {
+    const cursor = new Cursor({ epoch: '', since: 3 });
+    const update = cursor.takeHistory({ ...history('', []), gap: true, missed: null });
+    expect(update.reset).toBe(true);
+    expect(cursor.take(msg(1), 'E2')).toBe('new');
+    expect(cursor.position).toEqual({ epoch: 'E2', since: 1 });
+  });
+
+  it('keeps its place on a gap of a known size (messages trimmed, not a lost history)', () => {
+    const cursor = new Cursor({ epoch: 'E1', since: 3 });
+    const update = cursor.takeHistory({ ...history('E1', [10, 11]), gap: true, missed: 6 });
+    expect(update.reset).toBe(false);
+    expect(update.messages.map((m) => m.id)).toEqual([10, 11]);
+  });
+
   it('sets since to 0 after an empty first history, so the next connection resumes instead of joining anew', () => {
     const cursor = new Cursor();
     cursor.takeHistory(history('', []));

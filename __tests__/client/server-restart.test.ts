@@ -69,3 +69,28 @@ describe.each<TransportName>(['ws', 'sse', 'longpoll', 'poll'])('new ChatClient(
     expect(chat.pending).toEqual([]);
   });
 });
+
+describe.each<TransportName>(['ws', 'sse', 'longpoll', 'poll'])('new ChatClient({ transports: [%p] }) in a room whose history Redis loses', (transport) => {
+  it('starts over after the reset gap and hands on every new message, though it joined the room while it was empty', async () => {
+    const room = `lost-${transport}`;
+    const options = { url: `http://127.0.0.1:${port}`, room, WebSocket, EventSource, pollIntervalMs: 150, reconnectBaseMs: 200, reconnectMaxMs: 1000 };
+    const reader = new ChatClient({ ...options, name: 'reader', transports: [transport] });
+    const sender = new ChatClient({ ...options, name: 'sender', transports: ['poll'] });
+    clients.push(reader, sender);
+    const seen = record(reader);
+    await seen.until(() => reader.state === 'open', 'open');
+    for (const text of ['before 1', 'before 2', 'before 3']) await sender.send(text);
+    await seen.until(() => seen.messages.length === 3, 'the first three');
+
+    await redis.kill(); // no persistence: it comes back empty, as a wiped master does
+    await redis.start();
+    const after = [];
+    for (const text of ['after 1', 'after 2', 'after 3']) after.push(await sender.send(text));
+    expect(after.map((m) => m.id)).toEqual([1, 2, 3]); // the room began anew
+
+    const texts = () => [...seen.histories.flatMap((h) => h.messages), ...seen.messages].map((m) => m.text);
+    await seen.until(() => texts().filter((t) => t?.startsWith('after')).length >= 3, 'the new messages');
+    expect(texts().filter((t) => t?.startsWith('after'))).toEqual(['after 1', 'after 2', 'after 3']);
+    expect(seen.histories.some((h) => h.gap && h.missed === null)).toBe(true);
+  });
+});

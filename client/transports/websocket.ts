@@ -99,7 +99,7 @@ export class WebSocketTransport implements Transport {
         events.history(frame);
         return;
       case 'message':
-        events.message(frame.message);
+        events.message(frame.message, frame.epoch);
         return;
       case 'presence':
         events.presence(frame.presence);

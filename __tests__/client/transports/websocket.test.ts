@@ -4,10 +4,13 @@ import { WebSocketTransport } from '../../../client/transports/websocket';
 import { FakeWebSocket, testContext } from '../helpers/fake-web';
 
 function recorder() {
-  const seen = { histories: 0, messages: [] as number[], errors: [] as string[], closes: [] as CloseInfo[] };
+  const seen = { histories: 0, messages: [] as number[], epochs: [] as Array<string | undefined>, errors: [] as string[], closes: [] as CloseInfo[] };
   const events: TransportEvents = {
     history: () => void seen.histories++,
-    message: (m) => void seen.messages.push(m.id),
+    message: (m, epoch) => {
+      seen.messages.push(m.id);
+      seen.epochs.push(epoch);
+    },
     presence: () => undefined,
     error: (e) => void seen.errors.push(e.code),
     close: (info) => void seen.closes.push(info),
@@ -36,6 +39,16 @@ describe('WebSocketTransport#connect(cursor, events)', () => {
   it('puts the room, name, since and epoch in the URL (wss: for https:)', () => {
     new WebSocketTransport(testContext({ baseUrl: 'https://chat.test/prefix/', room: '技术交流' })).connect(cursor(7, 'E1'), recorder().events);
     expect(FakeWebSocket.last.url).toBe(`wss://chat.test/prefix/ws/${encodeURIComponent('技术交流')}?name=alice&since=7&epoch=E1`);
+  });
+
+  it('hands on the epoch a message frame carries, so a client that joined an empty room learns it', () => {
+    const { seen, events } = recorder();
+    new WebSocketTransport(testContext()).connect(cursor(), events);
+    FakeWebSocket.last.accept();
+    FakeWebSocket.last.frame({ ...historyFrame, epoch: '' });
+    FakeWebSocket.last.frame({ type: 'message', epoch: 'E7', id: 1, room: 'lobby', user: 'a', text: 'x', ts: 1 });
+    FakeWebSocket.last.frame({ type: 'message', id: 2, room: 'lobby', user: 'a', text: 'y', ts: 2 });
+    expect(seen.epochs).toEqual(['E7', undefined]);
   });
 
   it('opens on the history frame, then hands on messages in order', () => {
