@@ -32,6 +32,10 @@ describe('the delivery guarantees under chaos', () => {
     expect(report.sendProblems).toEqual([]);
   });
 
+  it('kept both server processes up but for the kills it was given', () => {
+    expect(report.crashes).toEqual([]);
+  });
+
   it.each(['ws', 'sse', 'longpoll', 'poll'])(
     'gave every %s receiver every acknowledged message once, in order, or a gap with its count',
     (transport) => {

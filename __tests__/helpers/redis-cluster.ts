@@ -10,6 +10,22 @@ const HOST = '127.0.0.1';
 const MASTERS = 3;
 
 /**
+ * Every node any cluster of this process started and that still runs: a process that ends
+ * without `stop()` (a soak that crashed, a test worker that timed out) kills them as it exits.
+ */
+const running = new Set<ChildProcess>();
+let killOnExit = false;
+function track(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (killOnExit) return;
+  killOnExit = true;
+  process.once('exit', () => {
+    for (const node of running) node.kill('SIGKILL');
+  });
+}
+
+/**
  * A Redis Cluster of the suite's own: three masters on free ports (never 6379), no replicas,
  * no persistence unless asked, in a temporary directory that `stop()` removes.
  */
@@ -24,6 +40,8 @@ export interface TestCluster {
   node(port: number): Redis;
   /** The port of the master that owns `slotOrKey` (a slot number, or a key whose slot it is). */
   ownerOf(slotOrKey: number | string): Promise<number>;
+  /** How many keys `slot` holds (CLUSTER COUNTKEYSINSLOT on its master). */
+  keysInSlot(slot: number): Promise<number>;
   /** FLUSHALL on every master. */
   flush(): Promise<void>;
   /** DBSIZE summed over the masters. */
@@ -39,9 +57,11 @@ export interface TestCluster {
   /**
    * Moves `slot` from the master on `fromPort` to the one on `toPort`, as `redis-cli --cluster
    * reshard` does: SETSLOT IMPORTING on the target, MIGRATING on the source, MIGRATE of the slot's
-   * keys, then SETSLOT NODE on the target, the source and every other master.
+   * keys, then SETSLOT NODE on the target, the source and every other master. `keysPerMigrate`
+   * (default 100) keys move per MIGRATE, with `pauseMs` (default 0) between two: fewer keys and a
+   * pause keep the slot half moved for longer, so that clients meet ASK and TRYAGAIN.
    */
-  migrateSlot(slot: number, fromPort: number, toPort: number): Promise<void>;
+  migrateSlot(slot: number, fromPort: number, toPort: number, options?: { keysPerMigrate?: number; pauseMs?: number }): Promise<void>;
   /** Shuts every node down and removes the directory. */
   stop(): Promise<void>;
 }
@@ -100,6 +120,7 @@ export async function startTestCluster(options: { appendOnly?: boolean } = {}): 
       { stdio: 'ignore' },
     );
     children.set(port, child);
+    track(child);
     for (let i = 0; i < 200; i++) {
       if (child.exitCode !== null) break;
       if (await redisAnswers(HOST, port, 200)) return;
@@ -201,6 +222,9 @@ export async function startTestCluster(options: { appendOnly?: boolean } = {}): 
       return redis;
     },
     ownerOf,
+    async keysInSlot(slot) {
+      return (await onNode(await ownerOf(slot), (r) => r.call('CLUSTER', 'COUNTKEYSINSLOT', slot))) as number;
+    },
     async flush() {
       await Promise.all(ports.map((port) => onNode(port, (r) => r.flushall())));
     },
@@ -214,14 +238,15 @@ export async function startTestCluster(options: { appendOnly?: boolean } = {}): 
       await startNode(port, wipe);
       await settled();
     },
-    async migrateSlot(slot, fromPort, toPort) {
+    async migrateSlot(slot, fromPort, toPort, { keysPerMigrate = 100, pauseMs = 0 } = {}) {
       const [fromId, toId] = await Promise.all([idOf(fromPort), idOf(toPort)]);
       await onNode(toPort, (r) => r.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', fromId));
       await onNode(fromPort, async (r) => {
         await r.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', toId);
-        for (;;) {
-          const keys = (await r.call('CLUSTER', 'GETKEYSINSLOT', slot, 100)) as string[];
+        for (let first = true; ; first = false) {
+          const keys = (await r.call('CLUSTER', 'GETKEYSINSLOT', slot, keysPerMigrate)) as string[];
           if (keys.length === 0) break;
+          if (!first && pauseMs > 0) await sleep(pauseMs);
           await r.call('MIGRATE', HOST, toPort, '', 0, 5000, 'KEYS', ...keys);
         }
       });
