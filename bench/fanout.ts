@@ -1,10 +1,12 @@
 import { execSync } from 'node:child_process';
 import { Command } from 'commander';
+import { runBurst } from './burst';
 import { runJoins } from './joins';
 import { bottleneckNotes, fanoutOn, fanoutRows, label, startServer, type BenchContext, type FanoutResult, type ServerSpec } from './lib/measure';
 import { killAll, REPO, runLoad } from './lib/processes';
 import { startBenchRedis, type BenchRedis } from './lib/redis-server';
 import { printTable } from './lib/report';
+import { runRedisScaling, startBenchCluster } from './redis-scaling';
 import { runClientScaling, runRoomScaling, runWorkers, saturate } from './scaling';
 import { runTransports } from './transports';
 
@@ -16,11 +18,12 @@ import { runTransports } from './transports';
  * Scenarios (`--only a,b`): `50` and `100` (fan-out, 1,000 clients), `memory` (the 50 one on the
  * memory engine too, and the join storm on it), `joins` (the join storm), `idle` (memory per idle
  * socket); the default run is these. `--joins` runs the whole join storm (1,000, 3,000 and 5,000
- * joiners); `--scaling` runs `clients`, `rooms` and `workers` (issue "Scale out").
+ * joiners); `--scaling` runs `clients`, `rooms`, `workers`, `cluster` (one redis-server against a
+ * 3-master Redis Cluster) and `burst` (5 senders × 100 msg/s in bursts) (issue "Scale out").
  */
 
 const DEFAULT = ['50', '100', 'memory', 'joins', 'idle'];
-const SCALING = ['clients', 'rooms', 'workers'];
+const SCALING = ['clients', 'rooms', 'workers', 'cluster', 'burst'];
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 const numbers = (v: string) => list(v).map(Number);
@@ -35,6 +38,8 @@ interface Options {
   joinRooms: number[];
   scaleClients: number[];
   scaleRooms: number[];
+  burstClients: number[];
+  strace: boolean;
   only?: string[];
   joins?: boolean;
   scaling?: boolean;
@@ -55,6 +60,8 @@ async function main(): Promise<void> {
     .option('--join-rooms <list>', 'rooms per storm', numbers, [1, 100])
     .option('--scale-clients <list>', 'room sizes for the clients scenario', numbers, [1000, 5000, 10_000])
     .option('--scale-rooms <list>', 'room counts for the rooms scenario', numbers, [1, 100, 1000])
+    .option('--burst-clients <list>', 'room sizes for the burst scenario', numbers, [200, 400])
+    .option('--no-strace', 'burst: skip the extra short runs under strace -c (write/writev counts)')
     .option('--only <scenarios>', `a comma-separated subset of: ${[...DEFAULT, ...SCALING].join(', ')}`, list)
     .option('--joins', 'the whole join storm: 1,000, 3,000 and 5,000 joiners')
     .option('--scaling', `the scaling scenarios: ${SCALING.join(', ')}`)
@@ -78,13 +85,15 @@ async function main(): Promise<void> {
     execSync('npx tsc -p tsconfig.build.json', { cwd: REPO, stdio: 'inherit' });
   }
   let redis: BenchRedis | undefined;
-  const stop = () => {
+  let cluster: Awaited<ReturnType<typeof startBenchCluster>>['cluster'] | undefined;
+  // Awaited at the end, so that the redis-servers are gone and their directories removed before
+  // the process exits.
+  const stop = async () => {
     killAll();
-    void redis?.stop();
+    await Promise.all([redis?.stop(), cluster?.stop()]);
   };
   process.once('SIGINT', () => {
-    stop();
-    process.exit(130);
+    void stop().finally(() => process.exit(130));
   });
   try {
     redis = await startBenchRedis();
@@ -93,11 +102,17 @@ async function main(): Promise<void> {
       redisPid: redis.pid,
       serverFlags: opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${REPO}/bench/out/profiles`] : [],
     };
+    if (wanted('cluster')) {
+      const started = await startBenchCluster();
+      cluster = started.cluster;
+      ctx.cluster = started.bench;
+    }
     console.log(`# chat server benchmark (Node ${process.version}, ${new Date().toISOString()})`);
     console.log(`private redis-server at ${redis.url}; each figure beside the same figure for a bare ws broadcast server, measured in the same run`);
+    if (ctx.cluster) console.log(`private Redis Cluster (3 masters, no replicas) at ${ctx.cluster.seeds}, redis-server pids ${ctx.cluster.pids.join(', ')}`);
     if (opts.transports) return await runTransports(redis.url);
     if (opts.saturate) {
-      for (const spec of [{ kind: 'ours', engine: 'redis' }, { kind: 'base' }] as ServerSpec[]) await saturate(spec, opts.clients, ctx, generatorsFor(Infinity));
+      for (const spec of [{ kind: 'ours', engine: 'redis' }, { kind: 'base' }] as ServerSpec[]) await saturate(spec, ctx, { clients: opts.clients, generators: generatorsFor(Infinity) });
       return;
     }
     for (let pass = 1; pass <= opts.passes; pass++) {
@@ -135,9 +150,11 @@ async function main(): Promise<void> {
     if (wanted('clients')) await runClientScaling(scaling, ctx, opts.scaleClients);
     if (wanted('rooms')) await runRoomScaling(scaling, ctx, opts.scaleRooms);
     if (wanted('workers')) await runWorkers(scaling, ctx);
+    if (wanted('cluster')) await runRedisScaling(scaling, ctx);
+    if (wanted('burst')) await runBurst(scaling, ctx, opts.burstClients, opts.strace);
     if (wanted('idle')) await idleMemory(ctx);
   } finally {
-    stop();
+    await stop();
   }
 }
 

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { Histogram } from './lib/histogram';
 import { cpuSeconds, memoryMb } from './lib/proc';
-import { frameType, historyShape, messageId, rawConnect, sentAtBytes, TYPE_HISTORY, TYPE_MESSAGE, type RawSocket } from './lib/raw-ws';
+import { frameType, historyShape, messageId, rawConnect, readCounts, sentAtBytes, TYPE_HISTORY, TYPE_MESSAGE, type RawSocket } from './lib/raw-ws';
 import { nowMs, round, Samples } from './lib/stats';
 
 /**
@@ -41,9 +41,19 @@ export type Job =
 export type ServerKind = 'ours' | 'base';
 
 /**
+ * How a fan-out spaces its messages. `spread`: `rate` messages/s in all, evenly (one every
+ * 1/rate s, the senders taking turns), so at 500 msg/s no two leave in the same tick. `burst`:
+ * every sender sends one message in the same tick, `rate / senders` times a second (5 senders
+ * × 100 msg/s: five messages at once every 10 ms), all senders in the first generator process,
+ * so that they reach the server together.
+ */
+export type Pacing = 'spread' | 'burst';
+
+/**
  * `clients` sockets over `rooms` rooms (client k is member k / rooms of room k % rooms); the
  * first `senders` members of each room also send, `rate` messages/s in all (message i goes to
- * room i % rooms), for `seconds`. Every member counts what it receives, senders too.
+ * room i % rooms), for `seconds`, paced as `pacing` says. Every member counts what it receives,
+ * senders too.
  */
 export interface FanoutJob {
   mode: 'fanout';
@@ -58,6 +68,8 @@ export interface FanoutJob {
   seconds: number;
   /** Connects in flight while the sockets open (per generator process). */
   inFlight: number;
+  /** Evenly spaced (the default) or in bursts. */
+  pacing?: Pacing;
 }
 
 /**
@@ -142,13 +154,16 @@ function sentAt(frame: string): number {
   return parseFloat(frame.slice(at + 10));
 }
 
-/** Sends `rate` messages per second in total through `send`, for `seconds` or until `stopped()`. */
-async function paced(rate: number, seconds: number, send: (i: number) => void, stopped = () => false): Promise<number> {
+/**
+ * Sends `rate` messages per second in total through `send`, for `seconds` or until `stopped()`,
+ * `burst` of them at a time (in the same tick), `rate / burst` times a second.
+ */
+async function paced(rate: number, seconds: number, send: (i: number) => void, stopped = () => false, burst = 1): Promise<number> {
   const start = nowMs();
   let sent = 0;
   const total = Number.isFinite(seconds) ? Math.round(rate * seconds) : Infinity;
   while (sent < total && !stopped()) {
-    const due = Math.min(total, Math.floor(((nowMs() - start) / 1000) * rate) + 1);
+    const due = Math.min(total, (Math.floor(((nowMs() - start) / 1000) * (rate / burst)) + 1) * burst);
     while (sent < due) send(sent++);
     await sleep(1);
   }
@@ -171,13 +186,16 @@ async function fanout(job: FanoutJob & Part) {
     delivered++;
     latency.add(nowMs() - t);
   };
-  // Member j of room r is client k = j * rooms + r; this process holds the members with j % parts === part.
+  // Member j of room r is client k = j * rooms + r; this process holds the members with j % parts
+  // === part, but in bursts every sender is in part 0, so that a burst leaves in one tick.
+  const burst = job.pacing === 'burst';
+  const partOf = (j: number) => (burst && j < job.senders ? 0 : j % job.parts);
   const mine: Array<{ room: number; j: number }> = [];
   const membersHere = new Array<number>(job.rooms).fill(0);
   for (let k = 0; k < job.clients; k++) {
     const room = k % job.rooms;
     const j = Math.floor(k / job.rooms);
-    if (j % job.parts !== job.part) continue;
+    if (partOf(j) !== job.part) continue;
     mine.push({ room, j });
     membersHere[room]!++;
   }
@@ -194,21 +212,35 @@ async function fanout(job: FanoutJob & Part) {
   await until('GO');
   measuring = true;
   const own0 = process.cpuUsage();
+  const reads0 = { ...readCounts };
   const t0 = nowMs();
-  await paced(job.rate, job.seconds, (i) => {
-    const room = i % job.rooms;
-    const j = Math.floor(i / job.rooms) % job.senders;
-    senders.get(`${room}:${j}`)?.send(`t:${nowMs().toFixed(3)}`);
-  });
+  await paced(
+    job.rate,
+    job.seconds,
+    (i) => {
+      const room = i % job.rooms;
+      const j = Math.floor(i / job.rooms) % job.senders;
+      senders.get(`${room}:${j}`)?.send(`t:${nowMs().toFixed(3)}`);
+    },
+    undefined,
+    burst ? job.senders * job.rooms : 1,
+  );
   const tSent = nowMs();
   const cpuSent = cpuOfSelf(own0);
+  const deliveredAtSent = delivered;
   report('SENT');
   const drainUntil = nowMs() + 5000;
   while (delivered < expected && nowMs() < drainUntil) await sleep(20);
   const tDone = nowMs();
   const cpu = cpuOfSelf(own0);
+  const textReads = readCounts.reads - reads0.reads;
+  const textFrames = readCounts.frames - reads0.frames;
+  // The sockets stay open until the parent has read the server's CPU: closing them costs ours a
+  // presence write per member, which is no part of delivering.
+  report('DRAINED');
+  await until('STOP');
   for (const s of sockets) s.terminate();
-  return { sent: total, expected, delivered, latency: latency.toJSON(), cpuSec: cpu, cpuSentSec: cpuSent, t0, tSent, tDone };
+  return { sent: total, expected, delivered, deliveredAtSent, textReads, textFrames, latency: latency.toJSON(), cpuSec: cpu, cpuSentSec: cpuSent, t0, tSent, tDone };
 }
 
 /** What one generator process reports of a fan-out. */

@@ -91,32 +91,76 @@ export interface SaturationStep {
   result: FanoutResult;
 }
 
-/** Raises the rate by half each step (fresh server each time) until p99 passes 250 ms or a delivery is lost. */
-export async function saturate(spec: ServerSpec, clients: number, ctx: BenchContext, generators: number, seconds = 5, start = 50): Promise<{ held: number; steps: SaturationStep[] }> {
+/** What a saturation ramp loads: `clients` over `rooms` rooms, `senders` per room. */
+export interface SaturationLoad {
+  clients: number;
+  rooms?: number;
+  senders?: number;
+  roomPrefix?: string;
+  generators: number;
+  seconds?: number;
+  /** The first rate tried, in messages/s in all. */
+  start?: number;
+  /** Stop after the step above this rate, held or not (the generator's own limit is near). */
+  maxRate?: number;
+}
+
+/** A ramp's outcome: the highest rate that held, and every step. */
+export interface Saturation {
+  held: number;
+  steps: SaturationStep[];
+}
+
+/**
+ * Raises the rate by half each step (fresh server each time) until p99 passes 250 ms or a
+ * delivery is lost. One room of `clients` with 5 senders unless told otherwise.
+ */
+export async function saturate(spec: ServerSpec, ctx: BenchContext, load: SaturationLoad): Promise<Saturation> {
+  const { clients, rooms = 1, senders = 5, generators, seconds = 5, start = 50, maxRate = 5000 } = load;
   let rate = start;
   let held = 0;
   const steps: SaturationStep[] = [];
-  console.log(`\n## saturation, ${label(spec)}: ${fmt(clients)} clients in one room, 5 senders, ${seconds} s per step, ${generators} generator process${generators > 1 ? 'es' : ''}`);
+  console.log(`\n## saturation, ${label(spec)}: ${shapeOf(clients, rooms, senders)}, ${seconds} s per step, ${generators} generator process${generators > 1 ? 'es' : ''}`);
   for (;;) {
-    const r = await fanoutOn(spec, { clients, rooms: 1, senders: 5, rate, seconds, generators }, ctx);
+    const r = await fanoutOn(spec, { clients, rooms, senders, rate, seconds, generators, roomPrefix: load.roomPrefix }, ctx);
     steps.push({ rate, result: r });
     console.log(
-      `rate ${rate}/s: ${fmt(r.deliveriesPerSec)} deliveries/s, p99 ${fmt(r.latencyMs.p99)} ms, lost ${r.lost}, server ${r.serverCores} cores ` +
-        `(${r.serverUsPerDelivery} µs/delivery + redis ${r.redisUsPerDelivery}), generators ${r.clientCores} cores (busiest ${r.clientMaxCores}), machine ${r.machineCores} of 2`,
+      `rate ${fmt(rate)}/s: ${fmt(r.deliveriesPerSec)} deliveries/s, p99 ${fmt(r.latencyMs.p99)} ms, lost ${r.lost}, server ${r.serverCores} cores ` +
+        `(${r.serverUsPerDelivery} µs/delivery + redis ${r.redisUsPerDelivery}), generators ${r.clientCores} cores (busiest ${r.clientMaxCores}), machine ${r.machineCores} of 2, others ${r.otherCores}`,
     );
-    if (r.latencyMs.p99 > 250 || r.lost > 0 || rate > 5000) break;
+    if (r.latencyMs.p99 > 250 || r.lost > 0) break;
     held = rate;
+    if (rate > maxRate) break;
     rate = Math.round(rate * 1.5);
   }
-  const last = steps[steps.length - 1]!.result;
+  const last = steps[steps.length - 1]!;
   const why =
-    last.clientMaxCores > 0.85 ? 'a load generator process was at a full core' : last.machineCores > 1.85 ? 'the machine (2 cores) was saturated' : 'the server';
-  console.log(`highest rate that held (${label(spec)}): ${fmt(held)} messages/s = ${fmt(held * clients)} deliveries/s; the step that failed was limited by ${why}`);
+    held === last.rate
+      ? `none failed: the ramp stops above ${fmt(maxRate)} msg/s`
+      : last.result.clientMaxCores > 0.85
+        ? 'the step that failed was limited by a load generator process at a full core'
+        : last.result.machineCores > 1.85
+          ? `the step that failed had the machine saturated (${last.result.machineCores} of 2 cores busy, ${last.result.otherCores} of them other processes)`
+          : 'the step that failed was limited by the server';
+  const perMessage = clients / rooms;
+  console.log(`highest rate that held (${label(spec)}): ${fmt(held)} messages/s = ${fmt(held * perMessage)} deliveries/s; ${why}`);
   return { held, steps };
 }
 
+const shapeOf = (clients: number, rooms: number, senders: number): string =>
+  rooms === 1
+    ? `${fmt(clients)} clients in one room, ${senders} sender${senders > 1 ? 's' : ''}`
+    : `${fmt(clients)} clients in ${fmt(rooms)} rooms of ${fmt(clients / rooms)}, ${senders} sender${senders > 1 ? 's' : ''} per room`;
+
+/** One pass of the workers scenario: the fixed load and the saturation, per server. */
+export interface WorkersRun {
+  pass: number;
+  fixed: FanoutResult[];
+  held: number[];
+}
+
 /** WORKERS=1 against WORKERS=2 (and the bare server), at saturation and at a fixed 100 msg/s. */
-export async function runWorkers(o: ScalingOptions, ctx: BenchContext, clients = 1000): Promise<void> {
+export async function runWorkers(o: ScalingOptions, ctx: BenchContext, clients = 1000): Promise<WorkersRun[]> {
   const specs: ServerSpec[] = [
     { kind: 'ours', engine: 'redis', workers: 1 },
     { kind: 'ours', engine: 'redis', workers: 2 },
@@ -124,18 +168,48 @@ export async function runWorkers(o: ScalingOptions, ctx: BenchContext, clients =
   ];
   // Two generator processes: at saturation one alone would be the first thing to run out of CPU.
   const generators = o.generatorsFor(Infinity);
+  const runs: WorkersRun[] = [];
   for (let pass = 1; pass <= o.passes; pass++) {
     const fixed: FanoutResult[] = [];
     for (const spec of specs) fixed.push(await fanoutOn(spec, { clients, rooms: 1, senders: 5, rate: 100, seconds: o.seconds, generators }, ctx));
     printTable(`workers: ${fmt(clients)} clients × 100 msg/s, 5 senders (pass ${pass}; ${generators} generator processes)`, specs.map(label), fanoutRows(fixed));
     notes(specs.map((s, i) => [label(s), fixed[i]!]));
     const held: number[] = [];
-    for (const spec of specs) held.push((await saturate(spec, clients, ctx, generators)).held);
+    for (const spec of specs) held.push((await saturate(spec, ctx, { clients, generators })).held);
     console.log(
       `\nsaturation (pass ${pass}): ${specs.map((s, i) => `${label(s)} ${fmt(held[i]!)} msg/s`).join(', ')}; 2 workers / 1 worker = ${held[0]! > 0 ? (held[1]! / held[0]!).toFixed(2) : 'n/a'}×` +
         ' (this machine has 2 cores: two workers, redis-server and the load generator share them, so the generator never has a core of its own)',
     );
+    runs.push({ pass, fixed, held });
   }
+  writeWorkersChart(runs, clients);
+  return runs;
+}
+
+/** CPU per delivery and p99 at 100 msg/s, and the saturation rate, for 1 and 2 workers and the bare server. */
+function writeWorkersChart(runs: WorkersRun[], clients: number): void {
+  const mean = (f: (r: WorkersRun) => number) => runs.reduce((s, r) => s + f(r), 0) / runs.length;
+  const servers = [0, 1, 2];
+  const svg = barChart({
+    title: `WORKERS=1 against WORKERS=2 (${fmt(clients)} clients, one room, 5 senders)`,
+    subtitle: `at 100 msg/s, lower is better (CPU: all server processes); rate held with p99 ≤ 250 ms, higher is better; ${runs.length > 1 ? `mean of ${runs.length} runs` : 'one run'}`,
+    series: ['ours, WORKERS=1', 'ours, WORKERS=2', 'bare ws server'],
+    panels: [
+      { title: 'server CPU µs per delivery', groups: [{ label: '100 msg/s', values: servers.map((i) => mean((r) => r.fixed[i]!.serverUsPerDelivery)) }] },
+      { title: 'latency p99 (ms)', groups: [{ label: '100 msg/s', values: servers.map((i) => mean((r) => r.fixed[i]!.latencyMs.p99)) }] },
+      { title: 'saturation: msg/s held', groups: [{ label: 'highest rate held', values: servers.map((i) => mean((r) => r.held[i]!)) }] },
+    ],
+  });
+  writeChart('scaling-workers.svg', svg);
+}
+
+/** Writes a chart into docs/ and bench/out/. */
+export function writeChart(file: string, svg: string): void {
+  for (const dir of [join(REPO, 'bench', 'out'), join(REPO, 'docs')]) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, file), svg);
+  }
+  console.log(`\nchart written to docs/${file} (and bench/out/)`);
 }
 
 /** Three panels (CPU per delivery, p99, peak memory), one group per size, ours beside the baseline. */
@@ -163,9 +237,5 @@ function writeScalingChart(file: string, title: string, runs: SizeRun[], xLabel:
         : panel('with redis-server: CPU µs/delivery', (r) => r.serverUsPerDelivery + r.redisUsPerDelivery),
     ],
   });
-  for (const dir of [join(REPO, 'bench', 'out'), join(REPO, 'docs')]) {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, file), svg);
-  }
-  console.log(`\nchart written to docs/${file} (and bench/out/)`);
+  writeChart(file, svg);
 }

@@ -109,3 +109,27 @@ export function resetPeakMemory(pids: readonly number[]): boolean {
   }
   return ok;
 }
+
+/**
+ * Write syscalls (`write`, `writev`, …) a process has made so far, from `syscw` in
+ * /proc/PID/io: free to read, unlike strace, which stops the process at every call. Socket
+ * writes through libuv are `write`/`writev`, so for a server this is its socket writes (plus its
+ * few writes to Redis and its logs).
+ */
+export function writeSyscalls(pid: number): number {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  return Number(/^syscw:\s+(\d+)/m.exec(io)?.[1] ?? NaN);
+}
+
+/** Write syscalls of several processes, added up (a process that ended counts 0). */
+export function writeSyscallsOf(pids: readonly number[]): number {
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      sum += writeSyscalls(pid);
+    } catch {
+      // Ended.
+    }
+  }
+  return sum;
+}

@@ -26,6 +26,8 @@ export interface ServerHandle {
   readonly pid: number;
   /** It and every process below it (a cluster's workers), as they were once it was ready. */
   readonly pids: number[];
+  /** How it ended when it ended before `stop()` (`code 1`, `signal SIGKILL`); undefined while it runs. */
+  readonly exited: string | undefined;
   /** SIGTERM (so a `--cpu-prof` profile is written), SIGKILL after 5 s. */
   stop(): Promise<void>;
 }
@@ -49,11 +51,23 @@ export function startProcess(entry: string, env: Record<string, string>, nodeFla
       if (!m) return;
       out = '';
       child.off('exit', onExit);
+      // A server that ends on its own (a crash, a kill from outside) is told apart from one we stopped.
+      let exited: string | undefined;
+      let stopping = false;
+      child.once('exit', (code, signal) => {
+        if (!stopping) exited = signal ? `signal ${signal}` : `code ${code}`;
+      });
       resolve({
         port: Number(m[1]),
         pid: child.pid!,
         pids: processTree(child.pid!),
-        stop: () => stopChild(child),
+        get exited() {
+          return exited;
+        },
+        stop: () => {
+          stopping = true;
+          return stopChild(child);
+        },
       });
     });
   });
@@ -134,8 +148,18 @@ export class LoadParts {
       return child;
     });
     const parts = new LoadParts(procs);
-    await parts.all('READY');
+    try {
+      await parts.all('READY');
+    } catch (err) {
+      parts.kill();
+      throw err;
+    }
     return parts;
+  }
+
+  /** Ends every part at once (a measurement that failed: the others would wait for GO forever). */
+  kill(): void {
+    for (const p of this.procs) p.kill('SIGKILL');
   }
 
   /** The pids of the generator processes (for their CPU). */

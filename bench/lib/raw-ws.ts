@@ -19,6 +19,14 @@ export interface RawSocket {
 /** Invoked once per text frame with its payload as `buf[start, end)`; valid only during the call. */
 export type OnText = (buf: Buffer, start: number, end: number) => void;
 
+/**
+ * Reads (after the handshake) that carried at least one whole text frame, and the text frames
+ * they carried, over every socket of this process: frames per read shows how the server bundled
+ * its frames into writes (an upper bound: a generator that reads late also finds several writes
+ * in one read).
+ */
+export const readCounts = { reads: 0, frames: 0 };
+
 const HEADER_END = Buffer.from('\r\n\r\n');
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 const KEY = randomBytes(16).toString('base64');
@@ -83,6 +91,7 @@ export function rawConnect(port: number, path: string, onText: OnText, onClose?:
         resolve(raw);
         off = end + 4;
       }
+      let texts = 0;
       while (buf.length - off >= 2) {
         const opcode = buf[off]! & 0x0f;
         let len = buf[off + 1]! & 0x7f;
@@ -98,10 +107,16 @@ export function rawConnect(port: number, path: string, onText: OnText, onClose?:
         }
         if (buf.length - off < head + len) break;
         const start = off + head;
-        if (opcode === 0x1) onText(buf, start, start + len);
-        else if (opcode === 0x9) socket.write(encodeFrame(0xa, buf.subarray(start, start + len)));
+        if (opcode === 0x1) {
+          texts++;
+          onText(buf, start, start + len);
+        } else if (opcode === 0x9) socket.write(encodeFrame(0xa, buf.subarray(start, start + len)));
         else if (opcode === 0x8) socket.destroy();
         off = start + len;
+      }
+      if (texts > 0) {
+        readCounts.reads++;
+        readCounts.frames += texts;
       }
       // A frame split across reads waits for the rest (copied: the read buffer is shared).
       if (off < buf.length) pending = Buffer.from(buf.subarray(off));

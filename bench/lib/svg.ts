@@ -67,9 +67,12 @@ export function barChart(o: ChartOptions): string {
     });
   });
   const ly = height - 16;
+  // Each legend entry as wide as its text (about 6.5 px a character at 11 px), at least 170 px.
+  let lx = 10;
   o.series.forEach((s, i) => {
-    out += `<rect x="${10 + i * 170}" y="${ly - 10}" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/>`;
-    out += `<text x="${28 + i * 170}" y="${ly}">${escape(s)}</text>`;
+    out += `<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/>`;
+    out += `<text x="${lx + 18}" y="${ly}">${escape(s)}</text>`;
+    lx += Math.max(170, 18 + Math.ceil(s.length * 6.5) + 20);
   });
   return `${out}</svg>\n`;
 }
