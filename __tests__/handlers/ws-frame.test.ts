@@ -1,5 +1,5 @@
 import type WebSocket from 'ws';
-import { prepareTextFrame, writePreparedFrame } from '../../server/handlers/ws-frame';
+import { flushPendingFrames, prepareTextFrame, writePreparedFrame } from '../../server/handlers/ws-frame';
 
 /** A ws socket as writePreparedFrame sees it, over a TCP socket that writes down what it is asked. */
 function fakeSocket() {
@@ -27,27 +27,57 @@ function fakeSocket() {
 const endOfTurn = () => new Promise((r) => setImmediate(r));
 
 describe('writePreparedFrame(socket, frame)', () => {
-  it('writes a lone frame straight through, with no cork', async () => {
+  it('writes a lone frame at the end of the turn, in one write, without corking', async () => {
     const { socket, calls } = fakeSocket();
     writePreparedFrame(socket, prepareTextFrame('hi'));
+    expect(calls).toEqual([]);
     await endOfTurn();
     expect(calls).toEqual(['write 4']);
   });
 
-  it('sends a burst of frames in one turn as one write after the first: corked, then uncorked at the end of the turn', async () => {
+  it('sends the frames of one turn together, in order, in one corked write; the next turn anew', async () => {
     const { socket, calls } = fakeSocket();
-    for (let i = 0; i < 4; i++) writePreparedFrame(socket, prepareTextFrame('hi'));
-    expect(calls).toEqual(['write 4', 'cork', 'buffer 4', 'buffer 4', 'buffer 4']);
+    for (const text of ['a', 'bb', 'ccc', 'dddd']) writePreparedFrame(socket, prepareTextFrame(text));
+    expect(calls).toEqual([]);
     await endOfTurn();
-    expect(calls.at(-1)).toBe('uncork');
+    expect(calls).toEqual(['cork', 'buffer 3', 'buffer 4', 'buffer 5', 'buffer 6', 'uncork']);
     writePreparedFrame(socket, prepareTextFrame('next turn'));
+    await endOfTurn();
     expect(calls.at(-1)).toBe('write 11');
   });
 
-  it('goes through send() when the sender is busy, so frames keep their order', () => {
+  it('writes each socket’s own frames once, whatever the order of the writes', async () => {
+    const [one, two] = [fakeSocket(), fakeSocket()];
+    writePreparedFrame(one.socket, prepareTextFrame('x'));
+    writePreparedFrame(two.socket, prepareTextFrame('yy'));
+    writePreparedFrame(one.socket, prepareTextFrame('zzz'));
+    await endOfTurn();
+    expect(one.calls).toEqual(['cork', 'buffer 3', 'buffer 5', 'uncork']);
+    expect(two.calls).toEqual(['write 4']);
+  });
+
+  it('writes what is pending at once when asked (before a close frame), and not again at the end of the turn', async () => {
     const { socket, calls } = fakeSocket();
+    writePreparedFrame(socket, prepareTextFrame('bye'));
+    flushPendingFrames(socket);
+    expect(calls).toEqual(['write 5']);
+    await endOfTurn();
+    expect(calls).toEqual(['write 5']);
+  });
+
+  it('drops what is pending for a socket that stopped being writable before the end of the turn', async () => {
+    const { socket, calls } = fakeSocket();
+    writePreparedFrame(socket, prepareTextFrame('late'));
+    (socket as unknown as { _socket: { writable: boolean } })._socket.writable = false;
+    await endOfTurn();
+    expect(calls).toEqual([]);
+  });
+
+  it('goes through send() when the sender is busy, after what is pending, so frames keep their order', () => {
+    const { socket, calls } = fakeSocket();
+    writePreparedFrame(socket, prepareTextFrame('first'));
     (socket as unknown as { _sender: { _queue: unknown[] } })._sender._queue.push({});
     writePreparedFrame(socket, prepareTextFrame('hi'));
-    expect(calls).toEqual(['send']);
+    expect(calls).toEqual(['write 7', 'send']);
   });
 });

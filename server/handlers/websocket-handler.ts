@@ -4,7 +4,7 @@ import { WebSocketClosedError } from '../errors';
 import { isAllowedOrigin } from '../http/origin';
 import type { Logger } from '../logger';
 import { NO_METRICS, type ChatMetrics } from '../metrics';
-import { prepareTextFrame, writePreparedFrame, type PreparedFrame } from './ws-frame';
+import { flushPendingFrames, prepareTextFrame, writePreparedFrame, type PreparedFrame } from './ws-frame';
 
 /** What a handler knows of the request that opened it. */
 export interface HandlerRequest {
@@ -128,6 +128,7 @@ export abstract class WebSocketHandler {
     if (this.closing) return;
     this.closing = true;
     if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
+      flushPendingFrames(this.socket); // what was written before the close goes before it
       this.socket.close(code, closeReason(reason));
       const timer = setTimeout(() => this.socket.terminate(), TERMINATE_AFTER_MS);
       timer.unref();
