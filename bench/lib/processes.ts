@@ -126,7 +126,8 @@ export class LoadParts {
             this.seen[i]!.set(word, space < 0 ? '' : line.slice(space + 1));
             for (const wake of this.waiters.splice(0)) wake();
           });
-          child.once('exit', (code) => {
+          // 'close', not 'exit': it comes once stdout is read to the end, so RESULT has been seen.
+          child.once('close', (code) => {
             children.delete(child);
             for (const wake of this.waiters.splice(0)) wake();
             if (code === 0 && this.seen[i]!.has('RESULT')) resolve();
