@@ -1,5 +1,5 @@
 import type WebSocket from 'ws';
-import { flushPendingFrames, prepareTextFrame, writePreparedFrame } from '../../server/handlers/ws-frame';
+import { flushPendingFrames, prepareTextFrame, unsentBytes, writePreparedFrame } from '../../server/handlers/ws-frame';
 
 /** A ws socket as writePreparedFrame sees it, over a TCP socket that writes down what it is asked. */
 function fakeSocket() {
@@ -20,7 +20,7 @@ function fakeSocket() {
       calls.push('uncork');
     },
   };
-  const socket = { _socket: raw, _sender: { _state: 0, _queue: [] }, send: () => calls.push('send') } as unknown as WebSocket;
+  const socket = { _socket: raw, _sender: { _state: 0, _queue: [] }, readyState: 1, bufferedAmount: 0, send: () => calls.push('send') } as unknown as WebSocket;
   return { socket, calls };
 }
 
@@ -71,6 +71,23 @@ describe('writePreparedFrame(socket, frame)', () => {
     (socket as unknown as { _socket: { writable: boolean } })._socket.writable = false;
     await endOfTurn();
     expect(calls).toEqual([]);
+  });
+
+  it('drops what is pending for a socket ws began to close meanwhile: nothing may follow its close frame', async () => {
+    const { socket, calls } = fakeSocket();
+    writePreparedFrame(socket, prepareTextFrame('late'));
+    (socket as unknown as { readyState: number }).readyState = 2; // CLOSING: the peer's close, answered by ws
+    await endOfTurn();
+    expect(calls).toEqual([]);
+  });
+
+  it('counts the bytes it holds as unsent, so a slow consumer is seen within the turn', async () => {
+    const { socket } = fakeSocket();
+    (socket as unknown as { bufferedAmount: number }).bufferedAmount = 100;
+    for (let i = 0; i < 3; i++) writePreparedFrame(socket, prepareTextFrame('x'.repeat(1000)));
+    expect(unsentBytes(socket)).toBe(100 + 3 * 1004);
+    await endOfTurn();
+    expect(unsentBytes(socket)).toBe(100);
   });
 
   it('goes through send() when the sender is busy, after what is pending, so frames keep their order', () => {

@@ -107,8 +107,10 @@ export async function clear(ctx: AdminContext, room: string): Promise<number> {
   // Anonymous cids, then token users' cids (room names hold no glob characters).
   for (const pattern of [cidKey(room, '*'), cidKey(room, '*', '*')]) cids.push(...(await scanKeys(ctx.redis, pattern, 500)));
   const count = await ctx.redis.llen(historyKey(room));
-  await ctx.redis.del(historyKey(room), seqKey(room), epochKey(room), ...cids);
+  // Unlisted first: a message stored between the two steps begins the room anew and lists it
+  // again, rather than being left with history and no entry in the lobby.
   await ctx.redis.zrem(roomsKey, room);
+  await ctx.redis.del(historyKey(room), seqKey(room), epochKey(room), ...cids);
   return count;
 }
 

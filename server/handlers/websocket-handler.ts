@@ -4,7 +4,7 @@ import { WebSocketClosedError } from '../errors';
 import { isAllowedOrigin } from '../http/origin';
 import type { Logger } from '../logger';
 import { NO_METRICS, type ChatMetrics } from '../metrics';
-import { flushPendingFrames, prepareTextFrame, writePreparedFrame, type PreparedFrame } from './ws-frame';
+import { flushPendingFrames, prepareTextFrame, unsentBytes, writePreparedFrame, type PreparedFrame } from './ws-frame';
 
 /** What a handler knows of the request that opened it. */
 export interface HandlerRequest {
@@ -112,7 +112,7 @@ export abstract class WebSocketHandler {
   writeFrame(prepared: PreparedFrame): void {
     if (this.closed) throw new WebSocketClosedError();
     writePreparedFrame(this.socket, prepared);
-    if (this.socket.bufferedAmount > this.settings.maxBufferedBytes) {
+    if (unsentBytes(this.socket) > this.settings.maxBufferedBytes) {
       (this.settings.metrics ?? NO_METRICS).slowConsumer();
       this.close(1013, 'too far behind: reconnect with your cursor');
     }

@@ -33,26 +33,33 @@ interface RawSocket {
   uncork(): void;
 }
 
-// The frames a socket is to be sent at the end of this turn of the event loop, as a mark on the
-// socket itself (one frame, or several in order): no map to add every member to per message.
+// The frames a socket is to be sent at the end of this turn of the event loop, and their bytes,
+// as marks on the TCP socket itself (one frame, or several in order): no map to add every member
+// to per message.
 const PENDING = Symbol('chat.pendingFrames');
-type MarkedSocket = RawSocket & { [PENDING]?: Buffer | Buffer[] };
+const HELD = Symbol('chat.heldBytes');
+type MarkedSocket = RawSocket & { [PENDING]?: Buffer | Buffer[]; [HELD]?: number };
 
-let pendingSockets: MarkedSocket[] = [];
+let pendingSockets: WebSocket[] = [];
 let flushScheduled = false;
 
 function flushTurn(): void {
   flushScheduled = false;
   const sockets = pendingSockets;
   pendingSockets = [];
-  for (const raw of sockets) flushRaw(raw);
+  for (const socket of sockets) flush(socket);
 }
 
-function flushRaw(raw: MarkedSocket): void {
+function flush(socket: WebSocket): void {
+  const raw = (socket as unknown as WsInternals)._socket as MarkedSocket | undefined;
+  if (!raw) return;
   const pending = raw[PENDING];
   if (pending === undefined) return;
   raw[PENDING] = undefined;
-  if (!raw.writable) return;
+  raw[HELD] = 0;
+  // A socket that ws itself began to close meanwhile (the peer's close, a protocol error) has
+  // sent its close frame: nothing may follow it.
+  if (socket.readyState !== WebSocket.OPEN || !raw.writable) return;
   if (!Array.isArray(pending)) {
     raw.write(pending);
     return;
@@ -92,9 +99,10 @@ export function writePreparedFrame(socket: WebSocket, prepared: PreparedFrame): 
   const sender = internals._sender;
   if (raw && raw.writable && sender && sender._state === 0 && sender._queue.length === 0) {
     const pending = raw[PENDING];
+    raw[HELD] = (raw[HELD] ?? 0) + prepared.frame.length;
     if (pending === undefined) {
       raw[PENDING] = prepared.frame;
-      pendingSockets.push(raw);
+      pendingSockets.push(socket);
       if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(flushTurn);
@@ -115,6 +123,14 @@ export function writePreparedFrame(socket: WebSocket, prepared: PreparedFrame): 
  * bypasses it (a close frame), so the peer gets the frames first.
  */
 export function flushPendingFrames(socket: WebSocket): void {
+  flush(socket);
+}
+
+/**
+ * Bytes not yet delivered to the kernel: what ws and the stream buffer hold (`bufferedAmount`)
+ * and the frames held for the end of this turn. The slow-consumer check reads this.
+ */
+export function unsentBytes(socket: WebSocket): number {
   const raw = (socket as unknown as WsInternals)._socket as MarkedSocket | undefined;
-  if (raw) flushRaw(raw);
+  return socket.bufferedAmount + (raw?.[HELD] ?? 0);
 }

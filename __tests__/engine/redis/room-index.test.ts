@@ -76,6 +76,20 @@ describe('RoomIndex: chat:rooms scored by last store, in one ZADD a second for b
     expect(await score('r')).toBe(3_000);
   });
 
+  it('lists a busy room again whose entry was lost (a master back without chat:rooms), within ten windows', async () => {
+    index = new RoomIndex(client, 0, 50);
+    let t = 1_000;
+    index.touch('busy', t);
+    await score('busy');
+    await client.zrem(roomsKey, 'busy');
+    const deadline = Date.now() + 50 * 14;
+    while ((await client.zscore(roomsKey, 'busy')) === null && Date.now() < deadline) {
+      index.touch('busy', (t += 10)); // never quiet for a whole window
+      await sleep(20);
+    }
+    expect(await client.zscore(roomsKey, 'busy')).not.toBeNull();
+  });
+
   it('lays this process’s pending scores over a read, so its own lobby is never behind', () => {
     index = new RoomIndex(client, 0, 60_000);
     index.touch('a', 1_000);

@@ -6,6 +6,12 @@ import { roomsKey } from './keys';
 export const ROOM_INDEX_FLUSH_MS = 1000;
 /** Rooms per ZADD in a flush, so one command never grows without bound. */
 const ROOMS_PER_ZADD = 1000;
+/**
+ * Every this many windows each busy room is written in full again (a plain ZADD at its next
+ * store), so an entry lost under a room that never goes quiet (a cluster master that came back
+ * without `chat:rooms`, an admin `clear` racing a store) is listed again within ten seconds.
+ */
+const FULL_WRITE_EVERY = 10;
 
 /**
  * `chat:rooms`, the lobby's index, scored by each room's last stored message. It lives on a slot
@@ -28,6 +34,7 @@ export class RoomIndex {
   /** Room → the newest store time not yet written. */
   private pending = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  private windows = 0;
 
   constructor(
     private readonly redis: RedisClient,
@@ -74,8 +81,9 @@ export class RoomIndex {
   private flush(): Promise<void> {
     const entries = [...this.pending];
     // Rooms that stored again in this window stay "written" for the next; the others' next store
-    // is written at once again.
-    this.written = new Set(this.pending.keys());
+    // is written at once again, and every FULL_WRITE_EVERY windows everyone's is.
+    this.windows++;
+    this.written = this.windows % FULL_WRITE_EVERY === 0 ? new Set() : new Set(this.pending.keys());
     this.pending = new Map();
     if (entries.length === 0 && this.written.size === 0 && this.timer) {
       clearInterval(this.timer);
