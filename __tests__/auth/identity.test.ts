@@ -167,6 +167,17 @@ describe('a token that expires while connected', () => {
     expect(client.ofType('error').at(-1)).toMatchObject({ code: 'unauthorized' });
     await sse.waitFor(() => sse.ended, 3000);
   }, 10_000);
+
+  it('answers a held long poll when the token expires, not at its 60 s timeout, and refuses the next with 401', async () => {
+    const shortLived = signToken({ sub: 'u-brief' }, { expiresIn: 2 });
+    const started = Date.now();
+    const held = await http(server.port, 'GET', '/api/rooms/quiet-expiry/poll?since=0&timeout=60', undefined, bearer(shortLived));
+    expect(held.status).toBe(200);
+    expect(held.json).toMatchObject({ messages: [] });
+    expect(Date.now() - started).toBeLessThan(4000);
+    const next = await http(server.port, 'GET', '/api/rooms/quiet-expiry/poll?since=0&timeout=60', undefined, bearer(shortLived));
+    expect(next.status).toBe(401);
+  }, 10_000);
 });
 
 describe('ANONYMOUS=read', () => {

@@ -119,6 +119,10 @@ export function mountLongPoll({ http }: TransportRoutes, context: TransportConte
       ctx.body = pollAnswer(await history.since(room, cursor));
       return;
     }
+    // A poll is held no longer than its token is valid: at expiry it answers (as at its timeout)
+    // and the next poll is refused with 401, as a WebSocket is closed with 4001 then.
+    const secondsLeft = visitor.expiresAt === undefined ? Infinity : Math.max(0, (visitor.expiresAt - Date.now()) / 1000);
+    const holdSec = Math.min(timeoutSec, secondsLeft);
     const waiter = new PollWaiter(visitor);
     let empty: HistorySlice | undefined;
     let release = (): void => {};
@@ -129,7 +133,7 @@ export function mountLongPoll({ http }: TransportRoutes, context: TransportConte
       if (waiter.answer === undefined && !ctx.res.destroyed) {
         // Only a held poll is a connection the caps count.
         const uncount = limits.acquire(ctx.ip);
-        const unwait = waitList.add(waiter, timeoutSec, () => waiter.finish(pollAnswer(empty!)));
+        const unwait = waitList.add(waiter, holdSec, () => waiter.finish(pollAnswer(empty!)));
         release = () => {
           unwait();
           uncount();
