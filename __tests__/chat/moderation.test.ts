@@ -210,6 +210,20 @@ describe('POST /api/rooms/:room/kick', () => {
     expect((await kick({ uid: 'u' }, bearer(member()))).status).toBe(403);
     expect((await kick({ uid: 'u' }, {})).status).toBe(403);
   });
+
+  it('refuses a moderator banned from the room with banned, for kicks and deletes, while the backend goes on', async () => {
+    const room = newRoom();
+    const stored = await post(server, room, { user: 'Someone', text: 'hi' }, api);
+    const otherMod = signToken({ sub: 'u-mod2', name: 'Mo2', mod: ['*'] });
+    expect((await http(server.port, 'POST', `/api/rooms/${room}/kick`, { uid: 'u-mod2', seconds: 60 }, bearer(mod()))).status).toBe(200);
+    const kicked = await http(server.port, 'POST', `/api/rooms/${room}/kick`, { uid: 'u-bob' }, bearer(otherMod));
+    expect([kicked.status, kicked.json.error.code]).toEqual([403, 'banned']);
+    const deleted = await http(server.port, 'DELETE', `/api/rooms/${room}/messages/${stored.json.message.id}`, undefined, bearer(otherMod));
+    expect([deleted.status, deleted.json.error.code]).toEqual([403, 'banned']);
+    expect((await http(server.port, 'DELETE', `/api/rooms/${room}/messages/${stored.json.message.id}`, undefined, api)).status).toBe(200);
+    // Elsewhere the banned moderator moderates as before.
+    expect((await http(server.port, 'POST', `/api/rooms/${newRoom()}/kick`, { uid: 'u-bob' }, bearer(otherMod))).status).toBe(200);
+  });
 });
 
 describe('GET /api/rooms/:room/presence', () => {

@@ -28,8 +28,9 @@ export function apiRoutes(options: ApiOptions): Router {
     const id = messageId(ctx.params.id);
     const entry = admission.access.enter(ctx, room);
     assertModerator(entry);
-    // The backend deletes as `system`; a moderator as who their token says.
+    // The backend deletes as `system`; a moderator as who their token says, unless banned there.
     const by = entry.identity.kind === 'backend' ? 'system' : visitorOf(entry, single(ctx.query.name));
+    if (by !== 'system') await admission.assertNotBanned(room, by);
     const { event } = await moderation.delete(room, id, by);
     ctx.type = 'json';
     ctx.body = `{"event":${event.json}}`;
@@ -37,7 +38,10 @@ export function apiRoutes(options: ApiOptions): Router {
 
   router.post('/api/rooms/:room/kick', async (ctx) => {
     const room = roomParam(ctx);
-    assertModerator(admission.access.enter(ctx, room));
+    const entry = admission.access.enter(ctx, room);
+    assertModerator(entry);
+    // A moderator banned from the room does not moderate it while the ban lasts; the backend is never banned.
+    if (entry.identity.kind !== 'backend') await admission.assertNotBanned(room, visitorOf(entry, single(ctx.query.name)));
     const order = parseKickBody(await readJsonObject(ctx, options.maxFrameBytes));
     ctx.body = await moderation.kick(room, order);
   });
