@@ -3,6 +3,7 @@ import { ChatError, banned, unavailable } from '../../errors';
 import type { Cursor, HistorySlice, MessageDraft, StoredMessage } from '../../protocol/types';
 import { idOf, storedMessageParts } from '../../protocol/wire';
 import { sliceFor, wantedCount } from '../cursor';
+import { checkedRoomsLimit } from '../options';
 import type { AppendOptions, AppendResult, DeleteResult, Deleter, HistoryStore, RoomSummary } from '../engine';
 import { ROOMS_LIMIT, cidTtlSec } from '../redis/keys';
 import type { MemoryBanList } from './ban-list';
@@ -147,7 +148,7 @@ export class MemoryHistoryStore implements HistoryStore {
    */
   async rooms(limit = ROOMS_LIMIT): Promise<RoomSummary[]> {
     this.assertOpen();
-    if (!Number.isInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer');
+    checkedRoomsLimit(limit);
     const now = this.options.now();
     const rooms: RoomSummary[] = [];
     for (const [room, state] of this.held.newestFirst()) {

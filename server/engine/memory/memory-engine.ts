@@ -1,3 +1,4 @@
+import { checkedHistoryTtl } from '../options';
 import type { Engine } from '../engine';
 import { MemoryBanList } from './ban-list';
 import { MemoryHistoryStore } from './history-store';
@@ -55,9 +56,7 @@ export function createMemoryEngine(options: MemoryEngineOptions): MemoryEngine {
   if (!Number.isInteger(historyLimit) || historyLimit < 1) {
     throw new TypeError('historyLimit must be an integer of at least 1');
   }
-  if (!Number.isInteger(historyTtlSec) || historyTtlSec < 0) {
-    throw new TypeError('historyTtlSec must be an integer of at least 0 (0 keeps rooms forever)');
-  }
+  checkedHistoryTtl(historyTtlSec);
   if (!(sweepIntervalMs > 0)) throw new TypeError('sweepIntervalMs must be a positive number of milliseconds');
   const now = options.now ?? Date.now;
   const snapshotPath = options.snapshotPath;

@@ -120,6 +120,37 @@ export interface ClusterSeed {
   readonly port: number;
 }
 
+/** A Lua script as ioredis `defineCommand` takes it: its first `numberOfKeys` arguments are keys. */
+interface ScriptDefinition {
+  readonly numberOfKeys: number;
+  readonly lua: string;
+}
+
+/** The scripts that publish nothing: the same on one Redis and on a Cluster. */
+const SCRIPTS: Record<string, ScriptDefinition> = {
+  readSince: { numberOfKeys: 3, lua: READ_SINCE },
+  readEntry: { numberOfKeys: 2, lua: READ_ENTRY },
+  refreshMembers: { numberOfKeys: 1, lua: REFRESH_MEMBERS },
+};
+
+/** The scripts that PUBLISH, on one Redis. */
+const PUBLISHING_SCRIPTS: Record<string, ScriptDefinition> = {
+  appendMessage: { numberOfKeys: 6, lua: APPEND_MESSAGE },
+  updatePresence: { numberOfKeys: 1, lua: UPDATE_PRESENCE },
+  deleteMessage: { numberOfKeys: 4, lua: DELETE_MESSAGE },
+};
+
+/** Their Cluster variants: SPUBLISH, the channel passed once more as the last KEY (scripts.ts). */
+const SHARDED_SCRIPTS: Record<string, ScriptDefinition> = {
+  appendMessageSharded: { numberOfKeys: 7, lua: APPEND_MESSAGE_SHARDED },
+  updatePresenceSharded: { numberOfKeys: 2, lua: UPDATE_PRESENCE_SHARDED },
+  deleteMessageSharded: { numberOfKeys: 5, lua: DELETE_MESSAGE_SHARDED },
+};
+
+function defineScripts(client: RedisClient, scripts: Record<string, ScriptDefinition>): void {
+  for (const [name, definition] of Object.entries(scripts)) client.defineCommand(name, definition);
+}
+
 export interface RedisClientOptions {
   /** Give up connecting after the first failure (the admin script), instead of retrying forever. */
   failFast?: boolean;
@@ -144,12 +175,7 @@ export async function connectCommandClient(url: string, options: RedisClientOpti
     commandTimeout: options.commandTimeoutMs ?? 3000,
   });
   client.on('error', options.onError ?? ignore);
-  client.defineCommand('appendMessage', { numberOfKeys: 6, lua: APPEND_MESSAGE });
-  client.defineCommand('readSince', { numberOfKeys: 3, lua: READ_SINCE });
-  client.defineCommand('updatePresence', { numberOfKeys: 1, lua: UPDATE_PRESENCE });
-  client.defineCommand('deleteMessage', { numberOfKeys: 4, lua: DELETE_MESSAGE });
-  client.defineCommand('readEntry', { numberOfKeys: 2, lua: READ_ENTRY });
-  client.defineCommand('refreshMembers', { numberOfKeys: 1, lua: REFRESH_MEMBERS });
+  defineScripts(client, { ...SCRIPTS, ...PUBLISHING_SCRIPTS });
   batchWritesPerTurn(client);
   await client.connect();
   return client;
@@ -196,12 +222,7 @@ export async function connectClusterCommandClient(seeds: readonly ClusterSeed[],
   });
   cluster.on('error', options.onError ?? ignore);
   cluster.on('+node', (node: Redis) => batchWritesPerTurn(node));
-  cluster.defineCommand('appendMessageSharded', { numberOfKeys: 7, lua: APPEND_MESSAGE_SHARDED });
-  cluster.defineCommand('readSince', { numberOfKeys: 3, lua: READ_SINCE });
-  cluster.defineCommand('updatePresenceSharded', { numberOfKeys: 2, lua: UPDATE_PRESENCE_SHARDED });
-  cluster.defineCommand('deleteMessageSharded', { numberOfKeys: 5, lua: DELETE_MESSAGE_SHARDED });
-  cluster.defineCommand('readEntry', { numberOfKeys: 2, lua: READ_ENTRY });
-  cluster.defineCommand('refreshMembers', { numberOfKeys: 1, lua: REFRESH_MEMBERS });
+  defineScripts(cluster, { ...SCRIPTS, ...SHARDED_SCRIPTS });
   // Without the offline queue, a command for a master whose connection is still being made
   // fails at once: make them all now rather than under the first messages.
   await connectCluster(cluster, () => Promise.all(cluster.nodes('master').map(nodeReady)));

@@ -5,6 +5,7 @@ import type { Cursor, HistorySlice, MessageDraft, StoredMessage } from '../../pr
 import { idOf, storedMessageParts } from '../../protocol/wire';
 import type { AppendOptions, AppendResult, DeleteResult, Deleter, HistoryStore, RoomSummary } from '../engine';
 import { sliceFor } from '../cursor';
+import { checkedHistoryTtl, checkedRoomsLimit } from '../options';
 import type { RedisClient } from './connect';
 import { ROOMS_LIMIT, banKey, cidKey, cidTtlSec, epochKey, historyKey, messageChannel, roomsKey, seqKey } from './keys';
 import { RoomIndex } from './room-index';
@@ -29,10 +30,7 @@ export class RedisHistoryStore implements HistoryStore {
     /** HISTORY_TTL: seconds after its last stored message that every key of a room expires; 0 (the default) keeps rooms forever. */
     historyTtlSec = 0,
   ) {
-    if (!Number.isInteger(historyTtlSec) || historyTtlSec < 0) {
-      throw new TypeError('historyTtlSec must be an integer of at least 0 (0 keeps rooms forever)');
-    }
-    this.ttlMs = historyTtlSec * 1000;
+    this.ttlMs = checkedHistoryTtl(historyTtlSec) * 1000;
     this.cidTtlSec = cidTtlSec(historyTtlSec);
     this.index = new RoomIndex(redis, this.ttlMs);
   }
@@ -130,7 +128,7 @@ export class RedisHistoryStore implements HistoryStore {
    * that no store has pruned yet are left out by their score.
    */
   async rooms(limit = ROOMS_LIMIT): Promise<RoomSummary[]> {
-    if (!Number.isInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer');
+    checkedRoomsLimit(limit);
     let flat: string[];
     try {
       flat = await this.redis.zrevrangebyscore(roomsKey, '+inf', this.ttlMs > 0 ? Date.now() - this.ttlMs : '-inf', 'WITHSCORES', 'LIMIT', 0, limit);

@@ -1,3 +1,4 @@
+import { checkedHistoryTtl } from '../options';
 import type Redis from 'ioredis';
 import { Cluster } from 'ioredis';
 import type { Engine, RoomBus } from '../engine';
@@ -45,16 +46,11 @@ export interface RedisEngine<Client extends RedisClient = Redis> extends Engine 
 export async function connectRedisEngine(options: RedisEngineOptions): Promise<RedisEngine> {
   const historyTtlSec = checkedTtl(options);
   const onError = (err: unknown) => options.onError?.(err);
-  let redis: Redis | undefined;
-  let subscriber: Redis | undefined;
-  try {
-    redis = await connectCommandClient(options.url, { onError });
-    subscriber = await connectSubscriber(options.url, { onError });
-  } catch (err) {
-    redis?.disconnect();
-    subscriber?.disconnect();
-    throw new Error(`Cannot reach Redis at ${options.url}: ${(err as Error).message}`, { cause: err });
-  }
+  const [redis, subscriber] = await connectBoth(
+    `Redis at ${options.url}`,
+    () => connectCommandClient(options.url, { onError }),
+    () => connectSubscriber(options.url, { onError }),
+  );
   return assemble(redis, subscriber, new RedisRoomBus(subscriber, redis), options, historyTtlSec);
 }
 
@@ -74,26 +70,36 @@ export async function connectRedisClusterEngine(options: RedisClusterEngineOptio
   if (options.nodes.length === 0) throw new TypeError('nodes must name at least one node of the Redis Cluster');
   const onError = (err: unknown) => options.onError?.(err);
   const seeds = options.nodes.map(({ host, port }) => `${host}:${port}`).join(',');
-  let redis: Cluster | undefined;
-  let subscriber: Cluster | undefined;
-  try {
-    redis = await connectClusterCommandClient(options.nodes, { onError });
-    subscriber = await connectClusterSubscriber(options.nodes, { onError });
-  } catch (err) {
-    redis?.disconnect();
-    subscriber?.disconnect();
-    throw new Error(`Cannot reach the Redis Cluster at ${seeds}: ${(err as Error).message}`, { cause: err });
-  }
+  const [redis, subscriber] = await connectBoth(
+    `the Redis Cluster at ${seeds}`,
+    () => connectClusterCommandClient(options.nodes, { onError }),
+    () => connectClusterSubscriber(options.nodes, { onError }),
+  );
   return assemble(redis, subscriber, new ClusterRoomBus(subscriber, redis), options, historyTtlSec);
 }
 
 /** Checked before connecting, so a bad option leaves no connection open. */
 function checkedTtl(options: { readonly historyTtlSec?: number }): number {
-  const { historyTtlSec = 0 } = options;
-  if (!Number.isInteger(historyTtlSec) || historyTtlSec < 0) {
-    throw new TypeError('historyTtlSec must be an integer of at least 0 (0 keeps rooms forever)');
+  return checkedHistoryTtl(options.historyTtlSec ?? 0);
+}
+
+/** Opens the command connection, then the subscriber; on failure closes what opened and says where. */
+async function connectBoth<Command extends RedisClient, Subscriber extends RedisClient>(
+  where: string,
+  command: () => Promise<Command>,
+  subscriber: () => Promise<Subscriber>,
+): Promise<[Command, Subscriber]> {
+  let redis: Command | undefined;
+  let sub: Subscriber | undefined;
+  try {
+    redis = await command();
+    sub = await subscriber();
+    return [redis, sub];
+  } catch (err) {
+    redis?.disconnect();
+    sub?.disconnect();
+    throw new Error(`Cannot reach ${where}: ${(err as Error).message}`, { cause: err });
   }
-  return historyTtlSec;
 }
 
 function assemble<Client extends RedisClient>(
