@@ -1,8 +1,8 @@
 import type { Cluster } from 'ioredis';
 import { unavailable } from '../../errors';
 import type { MemberRef, RoomBus, RoomBusListener } from '../engine';
-import { barrierChannel, controlChannel, messageChannel, presenceChannel } from './keys';
-import { deliver } from './room-bus';
+import { barrierChannel, controlChannel, roomChannels } from './keys';
+import { deliver, kickPayload } from './room-bus';
 
 /**
  * Sharded pub/sub on Redis Cluster (Redis ≥ 7): each room's three channels share its hash tag, so
@@ -29,12 +29,12 @@ export class ClusterRoomBus implements RoomBus {
     if (this.subscriber.status !== 'ready') throw new Error('The pub/sub connection is not ready.');
     this.rooms.add(room);
     try {
-      await this.subscriber.ssubscribe(...channelsOf(room));
+      await this.subscriber.ssubscribe(...roomChannels(room));
     } catch (err) {
       this.rooms.delete(room);
       // ioredis remembers the channels before it sends them, to subscribe again after a reconnect:
       // forget them, or a failed room would stay subscribed for good.
-      this.subscriber.sunsubscribe(...channelsOf(room)).catch(() => undefined);
+      this.subscriber.sunsubscribe(...roomChannels(room)).catch(() => undefined);
       throw err;
     }
   }
@@ -42,12 +42,12 @@ export class ClusterRoomBus implements RoomBus {
   async unsubscribe(room: string): Promise<void> {
     this.rooms.delete(room);
     // By name: a SUNSUBSCRIBE without channels fails in ioredis 6.0.0 (ioredis#2133).
-    await this.subscriber.sunsubscribe(...channelsOf(room));
+    await this.subscriber.sunsubscribe(...roomChannels(room));
   }
 
   async kick(room: string, who: MemberRef): Promise<void> {
     try {
-      await this.publisher.spublish(controlChannel(room), JSON.stringify({ kick: 'uid' in who ? { uid: who.uid } : { user: who.user } }));
+      await this.publisher.spublish(controlChannel(room), kickPayload(who));
     } catch (err) {
       throw unavailable(err, 'The kick could not be sent to every server process');
     }
@@ -76,8 +76,4 @@ export class ClusterRoomBus implements RoomBus {
   private async inEffect(): Promise<void> {
     await Promise.all([...this.rooms].map((room) => this.subscriber.sunsubscribe(barrierChannel(room)).catch(() => undefined)));
   }
-}
-
-function channelsOf(room: string): [string, string, string] {
-  return [messageChannel(room), presenceChannel(room), controlChannel(room)];
 }

@@ -45,6 +45,11 @@ export const presenceChannel = (room: string): string => `chat:{${room}}:presenc
 /** Pub/sub channel `chat:{ROOM}:control`: moderation orders for every process (`{"kick":{…}}`). */
 export const controlChannel = (room: string): string => `chat:{${room}}:control`;
 
+/** The three channels a process subscribes to for a room: messages, presence, control. */
+export function roomChannels(room: string): [string, string, string] {
+  return [messageChannel(room), presenceChannel(room), controlChannel(room)];
+}
+
 /**
  * `chat:{ROOM}:barrier`: a shard channel nobody subscribes to or publishes on. On Redis Cluster the
  * bus SUNSUBSCRIBEs from it to learn when the SSUBSCRIBEs ioredis sent before it on the same

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import { unavailable } from '../../errors';
 import type { MemberRef, RoomBus, RoomBusListener } from '../engine';
-import { controlChannel, messageChannel, presenceChannel, roomOfChannel } from './keys';
+import { controlChannel, roomChannels, roomOfChannel } from './keys';
 
 /**
  * Pub/sub over one subscriber connection: each room is three channels (messages, presence
@@ -17,16 +17,16 @@ export class RedisRoomBus implements RoomBus {
 
   async subscribe(room: string): Promise<void> {
     if (this.subscriber.status !== 'ready') throw new Error('The pub/sub connection is not ready.');
-    await this.subscriber.subscribe(messageChannel(room), presenceChannel(room), controlChannel(room));
+    await this.subscriber.subscribe(...roomChannels(room));
   }
 
   async unsubscribe(room: string): Promise<void> {
-    await this.subscriber.unsubscribe(messageChannel(room), presenceChannel(room), controlChannel(room));
+    await this.subscriber.unsubscribe(...roomChannels(room));
   }
 
   async kick(room: string, who: MemberRef): Promise<void> {
     try {
-      await this.publisher.publish(controlChannel(room), JSON.stringify({ kick: 'uid' in who ? { uid: who.uid } : { user: who.user } }));
+      await this.publisher.publish(controlChannel(room), kickPayload(who));
     } catch (err) {
       throw unavailable(err, 'The kick could not be sent to every server process');
     }
@@ -57,6 +57,11 @@ export function deliver(listener: RoomBusListener, channel: string, payload: str
     const who = kickOf(payload);
     if (who) listener.kick(target.room, who);
   } else listener.message(target.room, payload);
+}
+
+/** A kick as it travels on a room's control channel (`kickOf` reads it back). */
+export function kickPayload(who: MemberRef): string {
+  return JSON.stringify({ kick: 'uid' in who ? { uid: who.uid } : { user: who.user } });
 }
 
 /** The member a control message kicks; anything else on the channel is ignored. */
