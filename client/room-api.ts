@@ -1,6 +1,6 @@
 import type { FetchLike } from './environment';
 import { ChatClientError } from './errors';
-import { answerError, authHeaders, fetchJson, roomUrl, type JsonAnswer } from './transports/http';
+import { REQUEST_TIMEOUT_MS, answerError, authHeaders, fetchJson, roomUrl, type JsonAnswer } from './transports/http';
 import {
   readDeleteAnswer,
   readKickAnswer,
@@ -9,9 +9,6 @@ import {
   type KickResult,
   type PresenceList,
 } from './wire';
-
-/** A request of the room API that has no answer in this long is given up. */
-export const API_TIMEOUT_MS = 15_000;
 
 /** The longest ban a kick may carry, in seconds (PROTOCOL.md "Moderation": one year). */
 export const MAX_BAN_SECONDS = 31_536_000;
@@ -97,7 +94,7 @@ export class RoomApi {
         fetch,
         roomUrl(this.context, path),
         body === undefined ? { method, headers, cache: 'no-store' } : { method, headers, body: JSON.stringify(body) },
-        API_TIMEOUT_MS,
+        REQUEST_TIMEOUT_MS,
         signal,
       );
     } catch {

@@ -16,6 +16,7 @@ import {
   connectClusterSubscriber,
   connectCommandClient,
   connectSubscriber,
+  formatSeeds,
   type RedisClient,
 } from '../server/engine/redis/connect';
 import * as commands from './admin/commands';
@@ -90,7 +91,7 @@ async function withRedis(fn: (ctx: commands.AdminContext) => Promise<void>): Pro
 
 /** REDIS_CLUSTER_NODES is set: the script works on that Redis Cluster, and REDIS_URL is not used. */
 const onCluster = (config: Config): boolean => config.redisClusterNodes.length > 0;
-const seedsOf = (config: Config): string => config.redisClusterNodes.map(({ host, port }) => `${host}:${port}`).join(',');
+const seedsOf = (config: Config): string => formatSeeds(config.redisClusterNodes);
 
 async function confirm(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
@@ -224,7 +225,7 @@ program
         throw new Error(`--ban must be from 1 to ${MAX_BAN_SECONDS} seconds.`);
       }
       const who = opts.name ? { user: uid } : { uid };
-      const { bannedUntil } = await moderationOf(ctx).kick(name, opts.ban === undefined ? { who } : { who, seconds: opts.ban });
+      const { bannedUntil } = await moderationOf(ctx).kick(name, opts.ban === undefined ? { who } : { who, seconds: opts.ban }, 'system');
       ctx.out(`Kicked ${uid} from ${name}${bannedUntil ? `, banned until ${new Date(bannedUntil).toISOString()}` : ''}.`);
     }),
   );

@@ -3,8 +3,8 @@ import { ChatClientError, codeForStatus } from '../errors';
 import { parseJson, readErrorBody, readPostAnswer, type ServerError } from '../wire';
 import type { MessageDraft, SendOutcome, TransportContext } from './transport';
 
-/** A POST that has not been answered in this long is given up (and resent, with its cid). */
-export const POST_TIMEOUT_MS = 15_000;
+/** An HTTP request of the client (a send, a short poll, a backend-API call) not answered in this long is given up. */
+export const REQUEST_TIMEOUT_MS = 15_000;
 
 type QueryValue = string | number | undefined;
 
@@ -91,7 +91,7 @@ export class HttpSender {
         fetch,
         roomUrl(this.context, 'messages'),
         { method: 'POST', headers: { 'Content-Type': 'application/json', ...authHeaders(this.context.token) }, body },
-        POST_TIMEOUT_MS,
+        REQUEST_TIMEOUT_MS,
         this.controller.signal,
       );
     } catch {

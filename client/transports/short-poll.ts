@@ -1,9 +1,6 @@
-import { roomUrl } from './http';
+import { REQUEST_TIMEOUT_MS, roomUrl } from './http';
 import { PollingTransport } from './polling';
 import type { CursorReader } from './transport';
-
-/** A short poll that has not been answered in this long is given up. */
-const REQUEST_TIMEOUT_MS = 15_000;
 
 /**
  * Short polling (`GET /api/rooms/:room/messages?since&epoch` every `pollIntervalMs`, 2 s by

@@ -1,6 +1,6 @@
 import type { Visitor } from '../auth/access';
 import type { BanList, DeleteResult, Deleter, HistoryStore, RoomBus } from '../engine/engine';
-import { ChatError } from '../errors';
+import { ChatError, banned } from '../errors';
 import type { KickOrder } from '../protocol/commands';
 
 /** What a kick did: the room, and until when its target is banned (null: not banned). */
@@ -24,18 +24,26 @@ export class Moderation {
 
   /** Deletes message `id` of `room`, as `by` (the backend and the admin script as `system`). */
   async delete(room: string, id: number, by: Visitor | 'system'): Promise<DeleteResult> {
+    await this.assertNotBanned(room, by);
     return this.engine.history.delete(room, id, by === 'system' ? SYSTEM : deleter(by));
   }
 
   /**
    * Ends every connection of the order's target in `room`, on every process; with `seconds`, bans
-   * them first, so that what they do next is refused.
+   * them first, so that what they do next is refused. `by` is who orders it.
    */
-  async kick(room: string, order: KickOrder): Promise<KickResult> {
+  async kick(room: string, order: KickOrder, by: Visitor | 'system'): Promise<KickResult> {
+    await this.assertNotBanned(room, by);
     const bannedUntil = order.seconds === undefined ? null : Date.now() + order.seconds * 1000;
     if (bannedUntil !== null) await this.engine.bans.ban(room, order.who, bannedUntil);
     await this.engine.bus.kick(room, order.who);
     return { room, bannedUntil };
+  }
+
+  /** A moderator banned from a room does not moderate it while the ban lasts; the backend and the admin script are never banned. */
+  private async assertNotBanned(room: string, by: Visitor | 'system'): Promise<void> {
+    if (by === 'system' || by.backend) return;
+    if (await this.engine.bans.isBanned(room, by)) throw banned();
   }
 }
 

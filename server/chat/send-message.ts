@@ -56,7 +56,9 @@ export class MessageSender {
 function assertSameSender(firstJson: string, visitor: Visitor): void {
   const first = JSON.parse(firstJson) as { user?: string; uid?: string; deleted?: boolean };
   if (first.deleted) return; // a tombstone names no sender to compare; its sender gets it back
-  if (first.user !== visitor.name || first.uid !== visitor.uid) {
+  // A token's user is its uid (cids are kept per uid): a name changed in the token since is the same sender.
+  const same = visitor.uid !== undefined ? first.uid === visitor.uid : first.uid === undefined && first.user === visitor.name;
+  if (!same) {
     throw new ChatError('bad_request', 'That cid was already used by another sender in this room: send with a new cid.');
   }
 }

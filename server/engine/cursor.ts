@@ -2,9 +2,9 @@ import type { Cursor, HistorySlice, StoredMessage } from '../protocol/types';
 
 /**
  * How a cursor meets a room's history (PROTOCOL.md "The cursor" and v2 "The cursor, amended"),
- * in one place for every engine: the Redis engine's READ_SINCE script and the memory engine pick
- * the messages with `wantedCount`, and both read the answer with `sliceFor`, so they cannot
- * drift apart.
+ * in one place for every engine: the memory engine picks the messages with `wantedCount`, the
+ * Redis engine's READ_SINCE script spells the same rule in Lua (scripts.ts: change both together),
+ * and both read the answer with `sliceFor`.
  */
 
 /** What a read of one room found. */
@@ -24,7 +24,7 @@ export interface RoomRead {
  * An empty epoch is "none known yet" (a client that watched an empty room): trusted as it is,
  * like a cursor without one. A real epoch against an empty room (epoch '') is a reset.
  */
-export function epochChanged(cursor: Cursor, epoch: string): boolean {
+function epochChanged(cursor: Cursor, epoch: string): boolean {
   return cursor.epoch !== undefined && cursor.epoch !== '' && cursor.epoch !== epoch;
 }
 

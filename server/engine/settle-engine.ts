@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import { DEFAULTS } from '../config';
 import { chooseEngine, needsRedisProbes, type EngineChoice } from './choose-engine';
+import { formatSeeds } from './redis/connect';
 import { redisAnswers, redisServerInstalled, startLocalRedis, type LocalRedis } from './redis/local-redis';
 
 /** How `npm start` looks around before choosing; tests pass their own. */
@@ -52,7 +53,7 @@ export async function settleEngine(config: Config, probes: EngineProbes = REAL_P
     };
   }
   if (clusterNodesSet) {
-    const seeds = config.redisClusterNodes.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`).join(',');
+    const seeds = formatSeeds(config.redisClusterNodes);
     return { config: { ...config, engine: 'redis' }, choice, description: `redis cluster at ${seeds}` };
   }
   return { config: { ...config, engine: 'redis' }, choice, description: `redis at ${config.redisUrl}` };

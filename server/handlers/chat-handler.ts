@@ -118,7 +118,7 @@ export class ChatSocketHandler extends WebSocketHandler implements RoomMember {
     // The outcome reaches the room like any other event: the delete as a message, the kick as the
     // target's closed connections and the presence that follows.
     if (command.type === 'delete') await this.services.moderation.delete(this.room, command.id, visitor);
-    else await this.services.moderation.kick(this.room, command);
+    else await this.services.moderation.kick(this.room, command, visitor);
   }
 
   override onClose(): void {

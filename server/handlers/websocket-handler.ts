@@ -31,7 +31,7 @@ export interface HandlerSettings {
 }
 
 /** Received frames a connection may have waiting to be handled (PROTOCOL.md v2: 64). */
-export const MAX_WAITING_FRAMES = 64;
+const MAX_WAITING_FRAMES = 64;
 
 /** How long a closed slow consumer gets to go before it is cut off (it may never read the close frame). */
 const TERMINATE_AFTER_MS = 2000;

@@ -28,9 +28,8 @@ export function apiRoutes(options: ApiOptions): Router {
     const id = messageId(ctx.params.id);
     const entry = admission.access.enter(ctx, room);
     assertModerator(entry);
-    // The backend deletes as `system`; a moderator as who their token says, unless banned there.
+    // The backend deletes as `system`; a moderator as who their token says.
     const by = entry.identity.kind === 'backend' ? 'system' : visitorOf(entry, single(ctx.query.name));
-    if (by !== 'system') await admission.assertNotBanned(room, by);
     const { event } = await moderation.delete(room, id, by);
     ctx.type = 'json';
     ctx.body = `{"event":${event.json}}`;
@@ -40,10 +39,9 @@ export function apiRoutes(options: ApiOptions): Router {
     const room = roomParam(ctx);
     const entry = admission.access.enter(ctx, room);
     assertModerator(entry);
-    // A moderator banned from the room does not moderate it while the ban lasts; the backend is never banned.
-    if (entry.identity.kind !== 'backend') await admission.assertNotBanned(room, visitorOf(entry, single(ctx.query.name)));
+    const by = entry.identity.kind === 'backend' ? 'system' : visitorOf(entry, single(ctx.query.name));
     const order = parseKickBody(await readJsonObject(ctx, options.maxFrameBytes));
-    ctx.body = await moderation.kick(room, order);
+    ctx.body = await moderation.kick(room, order, by);
   });
 
   router.get('/api/rooms/:room/presence', async (ctx) => {

@@ -120,6 +120,11 @@ export interface ClusterSeed {
   readonly port: number;
 }
 
+/** Seeds as REDIS_CLUSTER_NODES spells them (`[::1]:7000` for IPv6), for messages. */
+export function formatSeeds(seeds: readonly ClusterSeed[]): string {
+  return seeds.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`).join(',');
+}
+
 /** A Lua script as ioredis `defineCommand` takes it: its first `numberOfKeys` arguments are keys. */
 interface ScriptDefinition {
   readonly numberOfKeys: number;
@@ -170,9 +175,7 @@ export async function connectCommandClient(url: string, options: RedisClientOpti
     ...baseOptions(options),
     lazyConnect: true,
     enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    commandTimeout: options.commandTimeoutMs ?? 3000,
+    ...failFast(options),
   });
   client.on('error', options.onError ?? ignore);
   defineScripts(client, { ...SCRIPTS, ...PUBLISHING_SCRIPTS });
@@ -213,12 +216,7 @@ export async function connectClusterCommandClient(seeds: readonly ClusterSeed[],
     retryDelayOnFailover: 0,
     retryDelayOnClusterDown: 0,
     retryDelayOnTryAgain: 100,
-    redisOptions: {
-      connectTimeout: 2000,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      commandTimeout: options.commandTimeoutMs ?? 3000,
-    },
+    redisOptions: { connectTimeout: 2000, ...failFast(options) },
   });
   cluster.on('error', options.onError ?? ignore);
   cluster.on('+node', (node: Redis) => batchWritesPerTurn(node));
@@ -287,7 +285,7 @@ function baseClusterOptions(options: RedisClientOptions): ClusterOptions {
   return {
     lazyConnect: true,
     slotsRefreshTimeout: 2000,
-    clusterRetryStrategy: options.failFast ? () => null : (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    clusterRetryStrategy: retryStrategy(options),
   };
 }
 
@@ -297,7 +295,20 @@ const ignore = (): void => {};
 function baseOptions(options: RedisClientOptions): RedisOptions {
   return {
     connectTimeout: 2000,
-    retryStrategy: options.failFast ? () => null : (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    retryStrategy: retryStrategy(options),
   };
+}
+
+/** Reconnects with backoff (50 ms doubling to 2 s), or never for `failFast`. */
+function retryStrategy(options: RedisClientOptions): (times: number) => number | null {
+  return options.failFast ? () => null : (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000);
+}
+
+/**
+ * What makes a command connection fail fast and never store twice (DEPENDENCIES.md trap 10): no
+ * retry of a command, no resend after a reconnect, a timeout on every command.
+ */
+function failFast(options: RedisClientOptions): Pick<RedisOptions, 'maxRetriesPerRequest' | 'autoResendUnfulfilledCommands' | 'commandTimeout'> {
+  return { maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, commandTimeout: options.commandTimeoutMs ?? 3000 };
 }
 

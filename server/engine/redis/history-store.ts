@@ -5,9 +5,9 @@ import type { Cursor, HistorySlice, MessageDraft, StoredMessage } from '../../pr
 import { idOf, storedMessageParts } from '../../protocol/wire';
 import type { AppendOptions, AppendResult, DeleteResult, Deleter, HistoryStore, RoomSummary } from '../engine';
 import { sliceFor } from '../cursor';
-import { checkedHistoryTtl, checkedRoomsLimit } from '../options';
+import { ROOMS_LIMIT, checkedHistoryTtl, checkedRoomsLimit, cidTtlSec } from '../options';
 import type { RedisClient } from './connect';
-import { ROOMS_LIMIT, banKey, cidKey, cidTtlSec, epochKey, historyKey, messageChannel, roomsKey, seqKey } from './keys';
+import { banKey, cidKey, epochKey, historyKey, messageChannel, roomsKey, seqKey } from './keys';
 import { RoomIndex } from './room-index';
 
 /**

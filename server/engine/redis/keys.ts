@@ -74,15 +74,3 @@ export const ROOM_KEY_PATTERN = 'chat:{*}:*';
 export function roomOfHistoryKey(key: string): string | undefined {
   return /^chat:\{([^}]+)\}:(?:history|seq|epoch)$/u.exec(key)?.[1];
 }
-
-/** How long a cid is remembered. */
-export const CID_TTL_SEC = 600;
-
-/**
- * How long a cid is remembered under HISTORY_TTL: 10 minutes, or HISTORY_TTL when that is
- * shorter, so no key of a room outlives it (PROTOCOL.md "Redis layout"). 0 is no HISTORY_TTL.
- */
-export const cidTtlSec = (historyTtlSec: number): number => (historyTtlSec > 0 ? Math.min(CID_TTL_SEC, historyTtlSec) : CID_TTL_SEC);
-
-/** How many rooms `HistoryStore#rooms()` reads when not told: what the lobby shows. */
-export const ROOMS_LIMIT = 50;

@@ -7,6 +7,7 @@ import {
   connectClusterSubscriber,
   connectCommandClient,
   connectSubscriber,
+  formatSeeds,
   type ClusterSeed,
   type RedisClient,
 } from './connect';
@@ -69,7 +70,7 @@ export async function connectRedisClusterEngine(options: RedisClusterEngineOptio
   const historyTtlSec = checkedTtl(options);
   if (options.nodes.length === 0) throw new TypeError('nodes must name at least one node of the Redis Cluster');
   const onError = (err: unknown) => options.onError?.(err);
-  const seeds = options.nodes.map(({ host, port }) => `${host}:${port}`).join(',');
+  const seeds = formatSeeds(options.nodes);
   const [redis, subscriber] = await connectBoth(
     `the Redis Cluster at ${seeds}`,
     () => connectClusterCommandClient(options.nodes, { onError }),

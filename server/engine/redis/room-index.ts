@@ -3,7 +3,7 @@ import type { RedisClient } from './connect';
 import { roomsKey } from './keys';
 
 /** How long a busy room's newer scores wait to be written together. */
-export const ROOM_INDEX_FLUSH_MS = 1000;
+const ROOM_INDEX_FLUSH_MS = 1000;
 /** Rooms per ZADD in a flush, so one command never grows without bound. */
 const ROOMS_PER_ZADD = 1000;
 /**
@@ -85,7 +85,7 @@ export class RoomIndex {
     this.windows++;
     this.written = this.windows % FULL_WRITE_EVERY === 0 ? new Set() : new Set(this.pending.keys());
     this.pending = new Map();
-    if (entries.length === 0 && this.written.size === 0 && this.timer) {
+    if (entries.length === 0 && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
     }
