@@ -27,6 +27,12 @@ export interface HistoryEvent {
   readonly gap: boolean;
   /** With a gap: how many messages were lost, when the server knows. */
   readonly missed: number | null;
+  /**
+   * True when the room's history was reset (cleared, lost by Redis, expired): everything shown
+   * belongs to a history that is gone, even messages with the same ids as the new ones. `gap` is
+   * then true too.
+   */
+  readonly reset: boolean;
   readonly epoch: string;
   /** Who the server says you are (v2 servers); `null` until one says. */
   readonly me: Me | null;
@@ -317,6 +323,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       messages,
       gap: answer.gap || reset,
       missed: answer.gap ? answer.missed : null,
+      reset,
       epoch: answer.epoch,
       me: this.lastMe,
     });

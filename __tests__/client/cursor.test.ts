@@ -142,6 +142,22 @@ describe("chat.on('history' | 'message', listener) across reconnects", () => {
     chat.close();
   });
 
+  it('says reset only when the history was reset, so a page clears what it shows only then', async () => {
+    const { chat, transports, seen } = await start();
+    transports.last.open(history('', [])); // joined an empty room: no epoch known yet
+    transports.last.deliver(msg(1), 'E1');
+    await reconnect(transports);
+    transports.last.open({ epoch: 'E1', messages: [msg(40)], gap: true, missed: 38, me: null });
+    await reconnect(transports);
+    transports.last.open({ ...history('E2', [1], true), missed: null });
+    expect(seen.histories.map((h) => [h.gap, h.reset])).toEqual([
+      [false, false],
+      [true, false],
+      [true, true],
+    ]);
+    chat.close();
+  });
+
   it('passes missed on with a gap of trimmed messages', async () => {
     const { chat, transports, seen } = await start();
     transports.last.open(history('E1', [1]));

@@ -55,7 +55,6 @@ function main(): void {
 
   let chat: ChatClient;
   let lastError: ChatErrorInfo | undefined;
-  let shownEpoch: string | undefined;
 
   const view = new MessageView(element('messages'), {
     isOwn: (m) => chat.isOwn(m) || (m.text !== undefined && sent.has(m.cid)),
@@ -135,16 +134,13 @@ function main(): void {
 
   const onHistory = (history: HistoryEvent) => {
     if (history.me) applyMe(history.me);
-    if (history.gap) {
-      if (shownEpoch !== undefined && shownEpoch !== '' && history.epoch !== shownEpoch) {
-        view.clear();
-        notices.set('history', RESET_TEXT);
-      } else {
-        // What is shown stays: it is still this history's, only what came between is lost.
-        notices.set('history', gapText(history.missed));
-      }
+    if (history.reset) {
+      view.clear();
+      notices.set('history', RESET_TEXT);
+    } else if (history.gap) {
+      // What is shown stays: it is still this history's, only what came between is lost.
+      notices.set('history', gapText(history.missed));
     }
-    shownEpoch = history.epoch;
     view.show(history.messages, false);
   };
 
