@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import Router from '@koa/router';
 import Koa from 'koa';
 import websockify from 'koa-websocket';
@@ -22,7 +22,7 @@ import { apiRoutes } from './routes/api';
 import { healthRoutes } from './routes/health';
 import { pageRoutes } from './routes/pages';
 import { mountTransports, type MountedTransport, type TransportName } from './transports/index';
-import { verifyHandshake } from './transports/handshake';
+import { verifyHandshake, type RequestFacts } from './transports/handshake';
 import { closeUnmatched } from './transports/websocket';
 
 /** Everything the app is wired from; made by `startServer` (or a test). */
@@ -59,7 +59,8 @@ export function createApp(services: AppServices): ChatApp {
     perMessageDeflate: false,
     // Only the protocol we speak; a `bearer.TOKEN` offered beside it is read, never echoed.
     handleProtocols: (protocols: Set<string>) => (protocols.has('chat') ? 'chat' : false),
-    verifyClient: verifyHandshake({ origins, limits, trustProxyHops: config.trustProxy, loopbackHostsOnly }),
+    // Koa's own ctx.ip and ctx.host (TRUST_PROXY included), as for every HTTP transport.
+    verifyClient: verifyHandshake({ origins, limits, loopbackHostsOnly, factsOf: (req: IncomingMessage): RequestFacts => app.createContext(req, new ServerResponse(req)) }),
   };
   const app = websockify(new Koa(), wsOptions);
   // TRUST_PROXY proxies in front: ctx.ip is that many hops from the right of X-Forwarded-For.

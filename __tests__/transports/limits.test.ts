@@ -105,6 +105,25 @@ describe('TRUST_PROXY', () => {
     const another = { 'x-forwarded-for': '203.0.113.8' };
     expect((await http(proxied.port, 'POST', '/api/rooms/proxied/messages', { text: 'other' }, another)).status).toBe(201);
   });
+
+  it('reads a WebSocket’s address and host as every HTTP transport does: one count per client, the forwarded host’s origin', async () => {
+    const proxied = await startChatServer(redisUrl, { TRUST_PROXY: '1', MAX_CONNECTIONS_PER_IP: '1', PUBLIC_URL: '' });
+    const behind = (client: string) => ({ 'x-forwarded-for': `10.0.0.1, ${client}` });
+    const ws = await TestClient.join(roomUrl(proxied, 'proxied'), { headers: behind('203.0.113.7') });
+    // The same client over SSE, or a second WebSocket, is past its one connection.
+    expect((await http(proxied.port, 'GET', '/api/rooms/proxied/events', undefined, behind('203.0.113.7'))).status).toBe(429);
+    expect((await refusedUpgrade(roomUrl(proxied, 'proxied'), { headers: behind('203.0.113.7') })).status).toBe(429);
+    // Another client behind the same proxy has its own.
+    const sse = new SseReader(proxied.port, '/api/rooms/proxied/events', behind('203.0.113.8'));
+    await sse.waitFor(() => sse.ofType('ready').length === 1);
+    sse.close();
+    // The page's origin as the proxy forwards it is the server's own, for a POST and a WebSocket alike.
+    const forwarded = { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-host': 'chat.example', origin: 'http://chat.example' };
+    expect((await http(proxied.port, 'POST', '/api/rooms/proxied/messages', { text: 'hi' }, forwarded)).status).toBe(201);
+    const fromPage = await TestClient.join(roomUrl(proxied, 'proxied'), { headers: forwarded });
+    await fromPage.close();
+    await ws.close();
+  });
 });
 
 describe('slow clients', () => {

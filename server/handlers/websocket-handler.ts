@@ -12,7 +12,10 @@ export interface HandlerRequest {
   readonly params: Readonly<Record<string, string>>;
   readonly query: Readonly<Record<string, string | string[] | undefined>>;
   readonly headers: IncomingHttpHeaders;
+  /** The client's address (`ctx.ip`: TRUST_PROXY hops from the right of X-Forwarded-For). */
   readonly ip: string;
+  /** The host asked for (`ctx.host`: X-Forwarded-Host behind a trusted proxy, else Host). */
+  readonly host: string;
 }
 
 /** Settings every handler shares, from the server's configuration. */
@@ -86,7 +89,7 @@ export abstract class WebSocketHandler {
    * `Origin` header are not from a browser and never reach this check.
    */
   checkOrigin(origin: string): boolean {
-    return isAllowedOrigin(origin, { allowedOrigins: this.settings.allowedOrigins, publicUrl: this.settings.publicUrl ?? '' }, this.request.headers.host);
+    return isAllowedOrigin(origin, { allowedOrigins: this.settings.allowedOrigins, publicUrl: this.settings.publicUrl ?? '' }, this.request.host);
   }
 
   /** Override to change the largest message accepted, in bytes; larger frames close with 1009. */

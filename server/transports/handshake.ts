@@ -1,14 +1,22 @@
 import type { IncomingMessage } from 'node:http';
 import { ChatError } from '../errors';
-import { clientAddress } from '../http/client-address';
 import type { ConnectionLimits } from '../http/connection-limits';
 import { isAllowedOrigin, isLoopbackHost, type OriginPolicy } from '../http/origin';
 import { errorBody } from '../protocol/wire';
 
+/** What the HTTP transports read off Koa's context, for a request Koa has not seen yet. */
+export interface RequestFacts {
+  /** `ctx.ip`: the client's address, TRUST_PROXY hops from the right of X-Forwarded-For. */
+  readonly ip: string;
+  /** `ctx.host`: X-Forwarded-Host behind a trusted proxy, else Host. */
+  readonly host: string;
+}
+
 export interface HandshakeOptions {
   readonly origins: OriginPolicy;
   readonly limits: ConnectionLimits;
-  readonly trustProxyHops: number;
+  /** Koa's reading of the request (`app.createContext`), so a WebSocket is counted and checked as every other transport is. */
+  readonly factsOf: (req: IncomingMessage) => RequestFacts;
   /** Refuse a `Host` that is not a loopback name (a loopback server without PUBLIC_URL). */
   readonly loopbackHostsOnly: boolean;
 }
@@ -33,15 +41,17 @@ export function verifyHandshake(options: HandshakeOptions): Verify {
     if (!WEBSOCKET_PATH.test(path)) {
       return refuse(new ChatError('not_found', `No WebSocket endpoint at ${path.slice(0, 80)}: use /ws/ROOM.`));
     }
+    const { ip, host } = options.factsOf(req);
+    // The loopback guard reads the Host header itself, as responseGuards does for HTTP.
     if (options.loopbackHostsOnly && !isLoopbackHost(req.headers.host)) {
       return refuse(new ChatError('forbidden', 'This server answers only to its loopback names; set PUBLIC_URL to serve another.'));
     }
     const origin = req.headers.origin;
-    if (origin !== undefined && !isAllowedOrigin(origin, options.origins, req.headers.host)) {
+    if (origin !== undefined && !isAllowedOrigin(origin, options.origins, host)) {
       return refuse(new ChatError('forbidden', `WebSockets from the origin ${origin.slice(0, 100)} are not allowed.`));
     }
     try {
-      const release = options.limits.acquire(clientAddress(req, options.trustProxyHops));
+      const release = options.limits.acquire(ip);
       req.socket.once('close', release);
     } catch (err) {
       return refuse(err as ChatError);

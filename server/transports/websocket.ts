@@ -35,6 +35,7 @@ export class SocketRegistry {
         query: ctx.query,
         headers: ctx.headers,
         ip: ctx.ip,
+        host: ctx.host,
       });
       this.handlers.add(handler);
       handler.run(() => {
