@@ -3,7 +3,7 @@ import { Connection, type ConnectionState } from './connection';
 import { Cursor, type CursorPosition } from './cursor';
 import { Emitter } from './emitter';
 import { ChatClientError, endsClient, isResendable, type ChatErrorInfo, type ErrorCode } from './errors';
-import { checkName, resolveOptions, type ChatClientOptions, type ResolvedOptions } from './options';
+import { checkName, resolveOptions, tokenFor, type ChatClientOptions, type ResolvedOptions } from './options';
 import { isValidCid, Outbox, type PendingSend } from './outbox';
 import { RoomApi, type KickTarget } from './room-api';
 import type { SendOutcome, Transport, TransportName } from './transports/transport';
@@ -122,7 +122,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       baseUrl: this.options.baseUrl,
       room: this.options.room,
       fetch: this.options.fetch,
-      token: () => (this.options.getToken ? this.options.getToken() : Promise.resolve(this.options.token)),
+      token: () => tokenFor(this.options),
       signal: this.requests.signal,
     });
     queueMicrotask(() => this.connection.start());

@@ -2,7 +2,7 @@ import { Backoff } from './backoff';
 import { isOnline, watchNetwork } from './environment';
 import { isRefusal, type ChatErrorInfo, type ErrorCode } from './errors';
 import { FAILURES_BEFORE_PROBE, TransportChooser } from './fallback';
-import type { ResolvedOptions } from './options';
+import { tokenFor, type ResolvedOptions } from './options';
 import { probeServer, type ProbeResult } from './probe';
 import type { CloseInfo, CursorReader, Transport, TransportContext, TransportEvents, TransportName } from './transports/transport';
 import type { HistoryAnswer, PresenceEvent, StoredEvent } from './wire';
@@ -130,7 +130,7 @@ export class Connection {
     if (this.currentState !== 'connecting') this.setState('reconnecting');
     let token: string | undefined;
     try {
-      token = await this.tokenForConnection();
+      token = await tokenFor(this.options);
     } catch (err) {
       if (attempt !== this.attempt || this.closed) return;
       const reason = err instanceof Error ? err.message : String(err);
@@ -152,13 +152,6 @@ export class Connection {
     this.isOpen = false;
     this.connectTimer = setTimeout(() => this.giveUp(transport), this.options.connectTimeoutMs);
     transport.connect(this.cursor, this.listen(transport));
-  }
-
-  private async tokenForConnection(): Promise<string | undefined> {
-    if (!this.options.getToken) return this.options.token;
-    const token = await this.options.getToken();
-    if (typeof token !== 'string' || token === '') throw new Error('it gave no token');
-    return token;
   }
 
   private context(token: string | undefined): TransportContext {

@@ -63,6 +63,18 @@ export const DEFAULTS = {
   longPollTimeoutSec: 25,
 } as const;
 
+/**
+ * The token for the next request or connection: `token` as given, or a fresh one from
+ * `getToken()`, which must give a non-empty string (else this rejects: a connection then reports
+ * `token_unavailable`). One rule for the connection and the backend-API calls.
+ */
+export async function tokenFor(options: Pick<ResolvedOptions, 'token' | 'getToken'>): Promise<string | undefined> {
+  if (!options.getToken) return options.token;
+  const token = await options.getToken();
+  if (typeof token !== 'string' || token === '') throw new Error('it gave no token');
+  return token;
+}
+
 /** Options with every default applied and every value checked. */
 export interface ResolvedOptions {
   readonly baseUrl: string;

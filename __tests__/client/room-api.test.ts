@@ -71,6 +71,11 @@ describe('chat.presence()', () => {
     expect(call.init.headers).toEqual({ Authorization: `Bearer tok-${n}` });
   });
 
+  it('rejects with token_unavailable when getToken gives no token, sending nothing (as a connection does)', async () => {
+    const { chat } = await start({ getToken: async () => '' });
+    await expect(chat.presence()).rejects.toMatchObject({ code: 'token_unavailable' });
+  });
+
   it('rejects with the server’s code and sentence', async () => {
     const { chat, web } = await start();
     const list = chat.presence();
