@@ -75,8 +75,9 @@ export class SseStreams {
     this.streams.add(stream);
   }
 
-  delete(stream: SseStream): void {
-    this.streams.delete(stream);
+  /** True when the stream was open here (and is no longer). */
+  delete(stream: SseStream): boolean {
+    return this.streams.delete(stream);
   }
 
   get size(): number {
@@ -156,14 +157,12 @@ export function mountSse({ http }: TransportRoutes, context: TransportContext): 
     const stream = new SseStream(body, ctx.res, onlineAs, visitor, meOf(visitor), config.maxBufferedBytes);
     body.write(sseRetry(SSE_RETRY_MS));
     let stopExpiry = (): void => undefined;
-    let counted = false;
     const cleanup = () => {
       release();
       stopExpiry();
-      streams.delete(stream);
+      // Counted as open from `streams.add` on, once.
+      if (streams.delete(stream)) metrics.connectionClosed('sse');
       hub.leave(room, stream);
-      if (counted) metrics.connectionClosed('sse');
-      counted = false;
       body.end();
     };
     // Before the join: a client that leaves while its history is read must not stay seated,
@@ -184,7 +183,6 @@ export function mountSse({ http }: TransportRoutes, context: TransportContext): 
     }
     streams.add(stream);
     metrics.connectionOpened('sse');
-    counted = true;
     // A stream whose token expires ends then; EventSource comes back and is asked again.
     stopExpiry = whenExpired(visitor.expiresAt, () => body.end());
     respondWithStream(ctx, body);
