@@ -47,7 +47,7 @@ type WsMiddleware = websockify.Middleware<Koa.DefaultState, Koa.DefaultContext>;
 
 /**
  * Builds the Koa app: middleware order, pages, health, and the four transports. It does not
- * listen: koa-websocket creates its WebSocket server inside `app.listen()`.
+ * listen: `listenOn()` does, attaching the WebSocket server to the HTTP server it makes.
  */
 export function createApp(services: AppServices): ChatApp {
   const { config, logger, metrics, engine } = services;

@@ -24,7 +24,7 @@ export interface TransportContext {
   readonly moderation: Moderation;
   readonly history: HistoryStore;
   readonly sender: MessageSender;
-  /** The per-address allowance of HTTP sends. */
+  /** The per-address allowance of sends, over WebSocket and HTTP alike. */
   readonly limiter: KeyedRateLimiter;
   /** Long-lived connections per address and in all (WebSockets are counted in the handshake). */
   readonly limits: ConnectionLimits;

@@ -134,7 +134,8 @@ export function sseCursor(lastEventId: string | undefined, query: Cursor): Curso
 /**
  * Server-Sent Events (`GET /api/rooms/:room/events?since&epoch[&name]`): `retry`, the replay
  * (after `event: gap` when it cannot resume), then every message as `id: E:ID`. Redis is read
- * before the headers go out, so an outage is a 503 and not a broken stream.
+ * before the stream is sent, so an outage answers 200 with `event: error` (which EventSource
+ * reads, and retries after) rather than a stream broken half way.
  */
 export function mountSse({ http }: TransportRoutes, context: TransportContext): MountedTransport {
   const { hub, metrics, config, admission, limits } = context;
