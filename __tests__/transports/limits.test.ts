@@ -73,6 +73,18 @@ describe('MAX_CONNECTIONS', () => {
     const refused = await refusedUpgrade(roomUrl(small, 'full'), { localAddress: '127.0.0.3' });
     expect([refused.status, refused.body.error.code]).toEqual([503, 'unavailable']);
   });
+
+  it('answers an SSE stream and a long poll past the total with 503 unavailable too: one count for every transport', async () => {
+    const small = await startChatServer(redisUrl, { MAX_CONNECTIONS: '2' });
+    await TestClient.join(roomUrl(small, 'full'));
+    const sse = new SseReader(small.port, '/api/rooms/full/events');
+    await sse.waitFor(() => sse.ofType('ready').length === 1);
+    const streamRefused = await http(small.port, 'GET', '/api/rooms/full/events');
+    expect([streamRefused.status, streamRefused.json.error.code]).toEqual([503, 'unavailable']);
+    const pollRefused = await http(small.port, 'GET', '/api/rooms/full/poll?since=0&timeout=1');
+    expect([pollRefused.status, pollRefused.json.error.code]).toEqual([503, 'unavailable']);
+    sse.close();
+  });
 });
 
 describe('a flood over one WebSocket', () => {
